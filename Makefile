@@ -1,0 +1,54 @@
+# Angler: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: help env java demo test test-fast lint format clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+		{ echo "error: Python 3.10+ is needed (found $$($(PYTHON) --version 2>&1))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $@
+
+env: $(STAMP) ## Create .venv and install Angler with its dependencies
+
+java: ## Check for Java 17+ (Spark needs it)
+	@v=$$(java -version 2>&1 | awk -F'"' '/version/ {print $$2}' | cut -d. -f1); \
+	if [ -z "$$v" ]; then \
+		echo "error: Java not found. Spark needs Java 17 or newer: install OpenJDK 17+ (e.g. 'apt-get install openjdk-17-jre-headless') and set JAVA_HOME."; exit 1; \
+	elif [ "$$v" -lt 17 ]; then \
+		echo "error: Java $$v found, Spark 4 needs Java 17 or newer."; exit 1; \
+	fi
+
+demo: env java ## Run the whole pipeline on demo data and print a summary
+	$(BIN)/dvc repro
+	@echo
+	@$(BIN)/angler summary --reports reports
+
+test: env java ## Run the whole test suite
+	$(BIN)/pytest
+
+test-fast: env ## Run the tests that need neither Spark nor DVC
+	$(BIN)/pytest -m "not slow"
+
+lint: env ## Lint and check formatting with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: env ## Format the code with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## Remove pipeline outputs (DVC can restore them from its cache)
+	rm -rf data reports/data_docs

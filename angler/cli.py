@@ -1,0 +1,73 @@
+"""The `angler` command: one subcommand per pipeline stage, plus helpers around them."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from angler.errors import AnglerError
+
+app = typer.Typer(
+    help="Angler: phishing-URL detection pipeline. Each stage command is what dvc.yaml runs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _stage(name: str, module: str) -> None:
+    """Register angler.stages.<module>.main as `angler <name>`, imported only when run."""
+    import importlib
+
+    main = importlib.import_module(f"angler.stages.{module}").main
+
+    @functools.wraps(main)
+    def command(*args, **kwargs):
+        _run(name, main, *args, **kwargs)
+
+    app.command(name)(command)
+
+
+def _run(name: str, func: Callable, *args, **kwargs) -> None:
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s angler {name}: %(message)s", datefmt="%H:%M:%S"
+    )
+    for noisy in ("py4j", "great_expectations"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        func(*args, **kwargs)
+    except AnglerError as err:
+        typer.echo(f"angler {name}: error: {err}", err=True)
+        raise typer.Exit(2) from None
+
+
+for _name in ("ingest", "label", "split", "featurize", "validate"):
+    _stage(_name, _name)
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Option(help="Folder to write the demo corpus into.")],
+    size: Annotated[int, typer.Option(help="Rows to write.")] = 20000,
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 42,
+) -> None:
+    """Write the seeded demo corpus (the same files ingest reads with data.corpus: demo)."""
+    from angler.demo import write_demo_corpus
+
+    counts = write_demo_corpus(out, size, seed)
+    typer.echo(f"wrote {sum(counts.values())} rows in {len(counts)} files under {out}")
+
+
+@app.command()
+def summary(
+    reports: Annotated[Path, typer.Option(help="The reports folder.")] = Path("reports"),
+) -> None:
+    """Print a short table of what the last pipeline run did."""
+    from angler.summary import render_summary
+
+    typer.echo(render_summary(reports))

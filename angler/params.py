@@ -1,0 +1,120 @@
+"""`params.yaml`, read once into typed, frozen dataclasses.
+
+Unknown or missing keys are errors that name the key: a typo in a pull request must not be
+silently ignored and train with the default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from angler.errors import AnglerError
+
+
+class ParamsError(AnglerError):
+    """params.yaml is missing, malformed or has a wrong key or value."""
+
+
+@dataclass(frozen=True)
+class BaseParams:
+    seed: int
+
+
+@dataclass(frozen=True)
+class DataParams:
+    corpus: str
+    demo_size: int
+    max_url_length: int
+
+    def corpus_path(self, root: Path) -> Path | None:
+        """The corpus directory resolved against the project root; None for the demo."""
+        return None if self.corpus == "demo" else (root / self.corpus).resolve()
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    validation_fraction: float
+    test_fraction: float
+    temporal_months: int
+
+    def __post_init__(self) -> None:
+        fractions = (self.validation_fraction, self.test_fraction)
+        if min(fractions) < 0 or sum(fractions) >= 1:
+            raise ParamsError(
+                "split: validation_fraction and test_fraction must be >= 0 and sum to < 1"
+            )
+        if self.temporal_months < 0:
+            raise ParamsError("split.temporal_months must be >= 0")
+
+
+@dataclass(frozen=True)
+class FeaturizeParams:
+    shards: int
+    suspicious_tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ValidateParams:
+    min_rows: int
+    min_phishing_share: float
+    max_phishing_share: float
+    min_url_length: int
+    max_duplicate_rate: float
+    max_shortcut_auc: float
+
+
+@dataclass(frozen=True)
+class Params:
+    base: BaseParams
+    data: DataParams
+    split: SplitParams
+    featurize: FeaturizeParams
+    validate: ValidateParams
+
+
+def load_params(path: Path) -> Params:
+    """Read and type-check params.yaml."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ParamsError(f"cannot read {path}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path} is not valid YAML: {err}") from None
+    return _build(Params, raw, "")
+
+
+def _build(cls: type, raw: object, where: str):
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{where or 'params.yaml'}: expected a mapping, got {raw!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(raw) - set(fields))
+    missing = sorted(set(fields) - set(raw))
+    if unknown:
+        raise ParamsError(f"unknown key(s) {', '.join(where + k for k in unknown)}")
+    if missing:
+        raise ParamsError(f"missing key(s) {', '.join(where + k for k in missing)}")
+    values = {name: _convert(hints[name], raw[name], f"{where}{name}") for name in fields}
+    return cls(**values)
+
+
+def _convert(hint, value, where: str):
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where + ".")
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(value, list):
+            raise ParamsError(f"{where}: expected a list, got {value!r}")
+        return tuple(_convert(typing.get_args(hint)[0], item, where) for item in value)
+    if isinstance(hint, types.UnionType):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):
+        raise ParamsError(f"{where}: expected {hint.__name__}, got {value!r}")
+    return value

@@ -1,0 +1,48 @@
+"""`angler ingest`: raw feeds -> parsed, normalised, per-feed deduped URLs (Parquet)."""
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from angler.stages.options import ParamsOption, ReportOption, project_root
+
+log = logging.getLogger(__name__)
+
+
+def main(
+    out: Annotated[Path, typer.Option(help="Parquet output directory.")],
+    quarantine: Annotated[Path, typer.Option(help="CSV of rows that could not be used.")],
+    report: ReportOption,
+    params_path: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Read the raw feeds, normalise and parse URLs, quarantine bad rows.
+
+    Reads every feed of data.corpus with Spark (or the seeded demo corpus), quarantines
+    malformed rows with a reason, and dedupes each feed by url_key.
+    """
+    import tempfile
+
+    from angler.demo import write_demo_corpus
+    from angler.ingest import ingest_corpus
+    from angler.params import load_params
+    from angler.reports import write_report
+    from angler.spark import spark_session
+
+    params = load_params(params_path)
+    corpus = params.data.corpus_path(project_root(params_path))
+    with tempfile.TemporaryDirectory(prefix="angler-demo-") as demo_dir:
+        if corpus is None:
+            corpus = Path(demo_dir)
+            counts = write_demo_corpus(corpus, params.data.demo_size, params.base.seed)
+            log.info(
+                "generated a demo corpus of %d rows (seed %d)",
+                sum(counts.values()),
+                params.base.seed,
+            )
+        spark = spark_session("ingest")
+        result = ingest_corpus(spark, corpus, params.data.max_url_length, out, quarantine)
+    if params.data.corpus == "demo":
+        result["corpus"] = "demo"
+    write_report(report, "ingest", result)

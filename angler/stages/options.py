@@ -1,0 +1,16 @@
+"""Command-line options shared by the stage commands."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+ParamsOption = Annotated[
+    Path, typer.Option("--params", help="The pipeline's params.yaml.", dir_okay=False)
+]
+ReportOption = Annotated[Path, typer.Option(help="Where to write the stage's JSON report.")]
+
+
+def project_root(params_path: Path) -> Path:
+    """Relative paths in params.yaml (such as data.corpus) are relative to its folder."""
+    return params_path.resolve().parent
