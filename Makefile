@@ -36,7 +36,9 @@ demo: env java ## Run the whole pipeline on demo data and print a summary
 	@echo
 	@$(BIN)/angler summary --reports reports
 
-test: env java ## Run the whole test suite
+test: env java ## Lint, then run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
 test-fast: env ## Run the tests that need neither Spark nor DVC

@@ -170,27 +170,27 @@ def ingest_corpus(
     n_valid = valid.count()
     dedupe_per_feed(valid).write.mode("overwrite").parquet(str(out))
     rows_out = spark.read.parquet(str(out)).count()
+    reasons = quarantine_reasons(bad)
     parsed.unpersist()
-    quarantined = rows_read - n_valid
-    log.info(
-        "%d rows read, %d URLs out, %d quarantined, %d duplicates",
-        rows_read,
-        rows_out,
-        quarantined,
-        n_valid - rows_out,
-    )
+    files = []
+    for feed in feeds:
+        name = str(feed.path.relative_to(corpus))
+        files.append(
+            {
+                "file": name,
+                "format": feed.format,
+                "source": feed.source,
+                "rows": per_file.get(name, 0),
+            }
+        )
     return {
         "corpus": str(corpus),
-        "files": [
-            {"file": str(f.path.relative_to(corpus)), "format": f.format, "source": f.source}
-            | {"rows": per_file.get(str(f.path.relative_to(corpus)), 0)}
-            for f in feeds
-        ],
+        "files": files,
         "rows_in": rows_read,
         "rows_out": rows_out,
-        "quarantined": quarantined,
+        "quarantined": rows_read - n_valid,
         "duplicates": n_valid - rows_out,
-        "quarantine_reasons": quarantine_reasons(bad),
+        "quarantine_reasons": reasons,
     }
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 # Rows a stage may legitimately not pass on, each counted in its report.
 SET_ASIDE = ("quarantined", "duplicates", "merged")
@@ -11,17 +14,17 @@ SET_ASIDE = ("quarantined", "duplicates", "merged")
 
 def write_report(path: Path, stage: str, report: dict) -> dict:
     """Write `report` with its stage name and row-accounting check; return what was written."""
-    set_aside = sum(report.get(key, 0) for key in SET_ASIDE)
+    report = {"stage": stage, **report}
     if "rows_in" in report:
-        report = {
-            "stage": stage,
-            **report,
-            "balanced": report["rows_in"] == report["rows_out"] + set_aside,
-        }
-    else:
-        report = {"stage": stage, **report}
+        set_aside = {key: report[key] for key in SET_ASIDE if key in report}
+        report["balanced"] = report["rows_in"] == report["rows_out"] + sum(set_aside.values())
+        details = "".join(f", {key} {count:,}" for key, count in set_aside.items())
+        log.info(
+            "%s rows in, %s out%s", f"{report['rows_in']:,}", f"{report['rows_out']:,}", details
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    log.info("report written to %s", path)
     return report
 
 

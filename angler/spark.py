@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from pyspark import SparkConf
 from pyspark.sql import SparkSession
@@ -22,6 +23,8 @@ LOCAL_DEFAULTS = {
     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
     "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
     "spark.sql.parquet.compression.codec": "zstd",
+    "spark.driver.extraJavaOptions": "-Dlog4j.configurationFile="
+    + str(Path(__file__).with_name("log4j2.properties")),
 }
 
 

@@ -1,5 +1,6 @@
 """`angler validate`: the Great Expectations gate between the data and the model stages."""
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -7,6 +8,8 @@ import typer
 
 from angler.errors import AnglerError
 from angler.stages.options import ParamsOption, ReportOption
+
+log = logging.getLogger(__name__)
 
 
 class DataCheckFailed(AnglerError):
@@ -42,6 +45,8 @@ def main(
         docs,
     )
     write_report(report, "validate", result)
+    checked = sum(len(suite["results"]) for suite in result["suites"].values())
+    log.info("%d of %d expectations passed", checked - len(result["failed"]), checked)
     if not result["success"]:
         failed = "\n  ".join(result["failed"])
         raise DataCheckFailed(f"{len(result['failed'])} data check(s) failed:\n  {failed}")

@@ -1,0 +1,50 @@
+"""The data stages on a sample of the real feeds in ../shared/data (skipped without it)."""
+
+import itertools
+import json
+
+import pandas as pd
+import pytest
+from conftest import write_params
+from stage_runner import run_data_stages
+
+pytestmark = [pytest.mark.slow, pytest.mark.real_data]
+
+SAMPLE_LINES = 1500  # per file, header included
+SAMPLE_FILES = {  # a few months of each dated feed, both benign lists
+    "feeds/jpcert": ["201906.csv", "202103.csv", "202311.csv", "202412.csv"],
+    "feeds/phishtank": ["online-valid-2018-11.csv", "online-valid-2020-05.csv"],
+    "benign": ["iscx-url-2016-benign.txt", "citizenlab-test-lists.csv"],
+}
+
+
+@pytest.fixture(scope="module")
+def run(spark, shared_data, tmp_path_factory):
+    root = tmp_path_factory.mktemp("real-sample")
+    for folder, names in SAMPLE_FILES.items():
+        (root / "corpus" / folder).mkdir(parents=True)
+        for name in names:
+            with (shared_data / folder / name).open(encoding="utf-8", errors="replace") as src:
+                head = list(itertools.islice(src, SAMPLE_LINES))
+            (root / "corpus" / folder / name).write_text("".join(head), encoding="utf-8")
+    params = write_params(root / "params.yaml", **{"data.corpus": str(root / "corpus")})
+    return run_data_stages(root, params)
+
+
+def test_real_sample_passes_the_gate(run):
+    validate = json.loads((run / "reports" / "validate.json").read_text())
+    assert validate["success"], validate["failed"]
+    assert validate["raw_shortcuts"]["https_scheme"] > validate["shortcuts"]["starts_with_scheme"]
+
+
+def test_real_sample_properties(run):
+    ingest = json.loads((run / "reports" / "ingest.json").read_text())
+    assert ingest["balanced"]
+    assert ingest["rows_in"] > 10_000
+    assert ingest["quarantined"] / ingest["rows_in"] < 0.01
+    labelled = pd.read_parquet(run / "data" / "labelled")
+    assert set(labelled["label"]) == {0, 1}
+    assert labelled["url_key"].is_unique
+    split = pd.read_parquet(run / "data" / "split")
+    assert split.groupby("registered_domain")["split"].nunique().max() == 1
+    assert {"train", "validation", "test", "temporal"} <= set(split["split"])
