@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	@# Its wheel requires the full `tensorflow` package, which would install a second copy
+	@# beside tensorflow-cpu; it only adds proto modules, so it goes in without dependencies.
+	$(BIN)/pip install --quiet --no-deps "tensorflow-serving-api==2.21.*"
 	@touch $@
 
 env: $(STAMP) ## Create .venv and install Angler with its dependencies

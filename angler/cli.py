@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -34,6 +35,7 @@ def _stage(name: str, module: str) -> None:
 
 
 def _run(name: str, func: Callable, *args, **kwargs) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s angler {name}: %(message)s", datefmt="%H:%M:%S"
     )
@@ -46,7 +48,7 @@ def _run(name: str, func: Callable, *args, **kwargs) -> None:
         raise typer.Exit(2) from None
 
 
-for _name in ("ingest", "label", "split", "featurize", "validate"):
+for _name in ("ingest", "label", "split", "featurize", "validate", "train", "evaluate", "export"):
     _stage(_name, _name)
 
 

@@ -70,12 +70,49 @@ class ValidateParams:
 
 
 @dataclass(frozen=True)
+class ModelParams:
+    max_length: int  # bytes of url_key the CNN reads
+    ngram_buckets: int  # hash buckets shared by character n-grams and word tokens
+    bag_dim: int
+    byte_embedding_dim: int
+    conv_filters: int  # per kernel size; 0 turns the CNN branch off
+    conv_kernel_sizes: tuple[int, ...]
+    hidden_units: int
+    dropout: float
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    early_stopping_patience: int
+    max_train_rows: int  # 0 for all; a size knob for quick runs
+    shuffle_buffer: int
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    histogram_bins: int
+    curve_points: int  # points kept of each ROC and PR curve for plots
+
+
+@dataclass(frozen=True)
+class ExportParams:
+    warmup_requests: int  # URLs of the validation split in the TF Serving warmup file
+
+
+@dataclass(frozen=True)
 class Params:
     base: BaseParams
     data: DataParams
     split: SplitParams
     featurize: FeaturizeParams
     validate: ValidateParams
+    model: ModelParams
+    train: TrainParams
+    evaluate: EvaluateParams
+    export: ExportParams
 
 
 def load_params(path: Path) -> Params:

@@ -39,3 +39,25 @@ def write_params(path: Path, **overrides) -> Path:
         params[section][key] = value
     path.write_text(yaml.safe_dump(params), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def mlflow_store(tmp_path_factory) -> str:
+    """A throwaway MLflow store for the whole run, so tests never touch ./mlflow.db."""
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    return uri
+
+
+@pytest.fixture(scope="session")
+def demo_run(spark, mlflow_store, tmp_path_factory) -> Path:
+    """The whole pipeline, in-process, on a small demo corpus: data, model, export."""
+    from stage_runner import run_data_stages, run_model_stages
+
+    root = tmp_path_factory.mktemp("demo-run")
+    params = write_params(
+        root / "params.yaml",
+        **{"data.demo_size": 4000, "validate.min_rows": 500, "train.epochs": 3},
+    )
+    run_data_stages(root, params)
+    return run_model_stages(root, params)

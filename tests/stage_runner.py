@@ -1,10 +1,10 @@
-"""Run the data stages in-process, with the same paths as dvc.yaml under one folder."""
+"""Run the pipeline stages in-process, with the same paths as dvc.yaml under one folder."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from angler.stages import featurize, ingest, label, split, validate
+from angler.stages import evaluate, export, featurize, ingest, label, split, train, validate
 
 
 def run_data_stages(root: Path, params: Path, through: str = "validate") -> Path:
@@ -26,4 +26,31 @@ def run_data_stages(root: Path, params: Path, through: str = "validate") -> Path
             reports / "data_docs",
             params,
         )
+    return root
+
+
+def run_model_stages(root: Path, params: Path) -> Path:
+    """train -> evaluate -> export on the outputs of run_data_stages."""
+    data, reports, models = root / "data", root / "reports", root / "models"
+    keras_model = models / "keras" / "angler.keras"
+    train.main(
+        data / "shards", reports / "validate.json", keras_model, reports / "train.json", params
+    )
+    evaluate.main(
+        keras_model,
+        data / "shards",
+        reports / "train.json",
+        root / "metrics" / "evaluate.json",
+        data / "scores",
+        root / "plots",
+        params,
+    )
+    export.main(
+        keras_model,
+        data / "shards",
+        reports / "train.json",
+        root / "metrics" / "evaluate.json",
+        models / "angler",
+        params,
+    )
     return root

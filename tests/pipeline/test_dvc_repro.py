@@ -1,5 +1,5 @@
 """`dvc repro` on demo data in a copy of the repository: everything runs, a second run reruns
-nothing, and a featurize param change reruns only the stages downstream of it."""
+nothing, and a train param change reruns only train, evaluate and export."""
 
 import os
 import re
@@ -13,7 +13,7 @@ from conftest import REPO_ROOT, write_params
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-DATA_STAGES = ["ingest", "label", "split", "featurize", "validate"]
+STAGES = ["ingest", "label", "split", "featurize", "validate", "train", "evaluate", "export"]
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,10 @@ def repo(tmp_path_factory):
         if (REPO_ROOT / name).is_file():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO_ROOT / name, root / name)
-    write_params(root / "params.yaml", **{"data.demo_size": 3000})
+    write_params(
+        root / "params.yaml",
+        **{"data.demo_size": 3000, "validate.min_rows": 500, "train.epochs": 2},
+    )
     for args in (
         ["init", "-q"],
         ["add", "-A"],
@@ -59,7 +62,7 @@ def stages_run(output: str) -> list[str]:
 
 
 def test_repro_runs_every_stage_then_nothing(repo):
-    assert stages_run(dvc(repo, "repro")) == DATA_STAGES
+    assert stages_run(dvc(repo, "repro")) == STAGES
     lock = (repo / "dvc.lock").read_text()
 
     second = dvc(repo, "repro")
@@ -69,9 +72,9 @@ def test_repro_runs_every_stage_then_nothing(repo):
     assert "up to date" in dvc(repo, "status")
 
 
-def test_param_change_reruns_only_downstream_stages(repo):
+def test_train_param_change_reruns_only_the_model_stages(repo):
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["featurize"]["shards"] = 2
+    params["train"]["epochs"] = 1
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
-    assert stages_run(dvc(repo, "repro")) == ["featurize", "validate"]
-    assert len(list((repo / "data" / "shards" / "train").glob("*.parquet"))) == 2
+    assert stages_run(dvc(repo, "repro")) == ["train", "evaluate", "export"]
+    assert (repo / "models" / "angler" / "2" / "saved_model.pb").is_file()

@@ -1,0 +1,94 @@
+"""Export: the SavedModel TensorFlow Serving loads, written atomically.
+
+Layout (TF Serving wants numeric version folders):
+
+    models/angler/<version>/saved_model.pb, variables/, assets.extra/tf_serving_warmup_requests
+    models/angler/model.json   version, SHA-256 of the version folder, params, data, metrics
+
+The `serving_default` signature takes `urls` (tf.string, [None]) and returns
+`phishing_probability` (float32, [None]).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+SIGNATURE_INPUT = "urls"
+SIGNATURE_OUTPUT = "phishing_probability"
+WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
+URLS_SPEC = tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)
+
+
+class ServingModule(tf.Module):
+    """The Keras model behind string-in, probability-out functions."""
+
+    def __init__(self, model: keras.Model):
+        super().__init__(name="angler")
+        self.model = model
+
+    @tf.function(input_signature=[URLS_SPEC])
+    def __call__(self, urls: tf.Tensor) -> tf.Tensor:
+        return tf.reshape(tf.cast(self.model(urls, training=False), tf.float32), [-1])
+
+    @tf.function(input_signature=[URLS_SPEC])
+    def serve(self, urls: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {SIGNATURE_OUTPUT: self(urls)}
+
+
+def save_serving_model(module: ServingModule, path: Path, warmup_urls: list[str]) -> None:
+    """SavedModel with the serving signature and a TF Serving warmup file at `path`."""
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+    write_warmup_requests(path / WARMUP_FILE, warmup_urls)
+
+
+def write_warmup_requests(path: Path, urls: list[str], model_name: str = "angler") -> None:
+    """TF Serving replays these PredictRequests at load time, before taking traffic."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for url in urls:
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"),
+                inputs={SIGNATURE_INPUT: tf.make_tensor_proto([url], dtype=tf.string)},
+            )
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request)
+            )
+            writer.write(log.SerializeToString())
+
+
+def directory_digest(path: Path) -> str:
+    """SHA-256 over every file's relative path and bytes, in sorted order."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with file.open("rb") as data:
+            for block in iter(lambda: data.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def publish_atomically(source: Path, store: Path, version: int) -> Path:
+    """Copy `source` to `store/<version>` so readers never see a half-written version:
+    copy into a hidden temporary folder in the store, then rename it into place."""
+    target = store / str(version)
+    if target.exists():
+        raise FileExistsError(f"{target} already exists; model versions are never overwritten")
+    store.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=store))
+    try:
+        shutil.copytree(source, staging, dirs_exist_ok=True)
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

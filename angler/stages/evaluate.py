@@ -1,0 +1,63 @@
+"""`angler evaluate`: model + test shards -> metrics, per-URL scores and plots."""
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from angler.stages.options import ParamsOption
+
+log = logging.getLogger(__name__)
+
+
+def main(
+    model: Annotated[Path, typer.Option(help="The train stage's Keras model.")],
+    shards: Annotated[Path, typer.Option(help="The featurize stage's shard folder.")],
+    train_report: Annotated[Path, typer.Option(help="The train stage's report (MLflow run).")],
+    metrics: Annotated[Path, typer.Option(help="Where to write the metrics JSON.")],
+    scores: Annotated[Path, typer.Option(help="Folder for per-URL scores, one file a slice.")],
+    plots: Annotated[Path, typer.Option(help="Folder for the DVC plot data.")],
+    params_path: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Evaluate on the domain-disjoint test split and on the temporal slice.
+
+    Writes ROC AUC, PR AUC, TPR at 1% and 0.1% FPR and more, per slice and per source
+    feed, the per-URL scores and the ROC, PR, confusion and score-histogram plot data.
+    """
+    import keras
+    import mlflow
+
+    from angler import tracking
+    from angler.evaluation import evaluate_slices, evaluation_slices, write_plots
+    from angler.params import load_params
+    from angler.training import predict, read_shards
+
+    params = load_params(params_path)
+    trained = keras.saving.load_model(model)
+    slices = evaluation_slices(read_shards(shards, "test"), read_shards(shards, "temporal"))
+    scored = {
+        name: frame.assign(score=predict(trained, frame["url"])) for name, frame in slices.items()
+    }
+    scores.mkdir(parents=True, exist_ok=True)
+    for name, frame in scored.items():
+        frame.to_parquet(scores / f"{name}.parquet", index=False)
+    result = evaluate_slices(scored)
+    write_plots(scored, result, plots, params.evaluate)
+
+    run_id = json.loads(train_report.read_text(encoding="utf-8")).get("mlflow_run_id")
+    with tracking.resume_run(run_id):
+        for name, values in result.items():
+            mlflow.log_metrics(
+                {f"{name}.{k}": v for k, v in values.items() if isinstance(v, (int, float))}
+            )
+        mlflow.log_artifacts(str(plots), "plots")
+    metrics.parent.mkdir(parents=True, exist_ok=True)
+    metrics.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    for name, values in result.items():
+        log.info(
+            "%s: %s",
+            name,
+            ", ".join(f"{k} {v:.4f}" for k, v in values.items() if isinstance(v, float)),
+        )

@@ -1,0 +1,102 @@
+"""MLflow: one run per pipeline run, started by `train` and continued by `evaluate` and
+`export`, which find its id in the train report.
+
+The tracking URI is MLflow's own setting: `MLFLOW_TRACKING_URI` points at a server;
+without it runs go to a SQLite store in the project (`sqlite:///mlflow.db`) with artifacts
+under `mlruns/`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from pathlib import Path
+
+import mlflow
+import yaml
+from mlflow.exceptions import MlflowException
+
+log = logging.getLogger(__name__)
+
+EXPERIMENT = "angler"
+REGISTERED_MODEL = "angler"
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+DEFAULT_ARTIFACT_ROOT = "mlruns"
+
+
+def configure() -> str:
+    """Point MLflow at the configured server or the local store; return the tracking URI."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
+    mlflow.set_tracking_uri(uri)
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        mlflow.create_experiment(EXPERIMENT, artifact_location=local_artifact_root(uri))
+    mlflow.set_experiment(EXPERIMENT)
+    return uri
+
+
+def local_artifact_root(uri: str) -> str | None:
+    """For a SQLite store, artifacts go to `mlruns/` beside the database file; a server
+    chooses its own artifact store."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    database = Path(uri.removeprefix("sqlite:///"))
+    return (database.resolve().parent / DEFAULT_ARTIFACT_ROOT).as_uri()
+
+
+def start_run() -> mlflow.ActiveRun:
+    """A new run for this pipeline run, tagged with the code and data versions."""
+    configure()
+    run = mlflow.start_run()
+    mlflow.set_tags(code_and_data_tags())
+    return run
+
+
+def resume_run(run_id: str | None) -> mlflow.ActiveRun:
+    """The pipeline run's MLflow run, or a new one when this store does not know it
+    (outputs restored from the DVC cache on another machine, for instance)."""
+    configure()
+    if run_id:
+        try:
+            return mlflow.start_run(run_id=run_id)
+        except MlflowException:
+            log.warning("MLflow run %s is not in this tracking store; starting a new one", run_id)
+    run = mlflow.start_run()
+    mlflow.set_tags({**code_and_data_tags(), "angler.resumed_from": run_id or ""})
+    return run
+
+
+def code_and_data_tags(lock: Path = Path("dvc.lock")) -> dict[str, str]:
+    """The git commit and the DVC hashes of the data outputs the model came from."""
+    tags = {}
+    commit = _git("rev-parse", "HEAD")
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+        tags["angler.git.dirty"] = str(bool(_git("status", "--porcelain")))
+    if lock.exists():
+        stages = yaml.safe_load(lock.read_text(encoding="utf-8")).get("stages", {})
+        for stage in stages.values():
+            for out in stage.get("outs", []):
+                if out["path"].startswith("data/") and "md5" in out:
+                    tags[f"dvc.{out['path']}"] = out["md5"]
+    return tags
+
+
+def flatten(params: dict, prefix: str = "") -> dict[str, str]:
+    """params.yaml as MLflow params: `section.key` -> value."""
+    flat = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat |= flatten(value, f"{name}.")
+        else:
+            flat[name] = str(value)[:6000]
+    return flat
+
+
+def _git(*args: str) -> str:
+    try:
+        result = subprocess.run(["git", *args], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return result.stdout.strip()

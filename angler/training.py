@@ -1,0 +1,103 @@
+"""Train: read the featurize shards with tf.data and fit the model.
+
+Every GPU present is used (MirroredStrategy, mixed precision); without one the same code
+runs on the CPU. Seeded: two runs on the same shards give the same model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import tensorflow as tf
+
+from angler.model import build_model
+from angler.params import ModelParams, TrainParams
+
+log = logging.getLogger(__name__)
+
+
+def read_shards(shards: Path, split: str, limit: int = 0) -> pd.DataFrame:
+    """`url`, `label`, `source` of one split, in shard order; the first `limit` rows if > 0."""
+    files = sorted((shards / split).glob("*.parquet"))
+    if not files:
+        return pd.DataFrame({"url": [], "label": [], "source": []})
+    frame = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+    return frame.head(limit) if limit else frame
+
+
+def to_dataset(
+    frame: pd.DataFrame, batch_size: int, shuffle_buffer: int = 0, seed: int = 0
+) -> tf.data.Dataset:
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (frame["url"].to_numpy(dtype=object), frame["label"].to_numpy(dtype="float32"))
+    )
+    if shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def class_weights(labels: pd.Series) -> dict[int, float]:
+    """Weights that make both classes count equally in the loss."""
+    counts = labels.value_counts()
+    return {int(k): float(len(labels) / (2 * counts[k])) for k in counts.index}
+
+
+def distribution_strategy() -> tf.distribute.Strategy:
+    """MirroredStrategy with mixed precision over every GPU, else the default (CPU)."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return tf.distribute.get_strategy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    log.info("training on %d GPU(s) with mixed precision", len(gpus))
+    return tf.distribute.MirroredStrategy()
+
+
+def train_model(
+    model_params: ModelParams,
+    train_params: TrainParams,
+    seed: int,
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+) -> tuple[keras.Model, dict[str, list[float]]]:
+    """Fit a new model; stops early on validation AUC and keeps the best epoch's weights."""
+    keras.utils.set_random_seed(seed)
+    with distribution_strategy().scope():
+        model = build_model(model_params)
+        model.compile(
+            optimizer=keras.optimizers.Adam(train_params.learning_rate),
+            loss="binary_crossentropy",
+            metrics=[keras.metrics.AUC(name="auc")],
+        )
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_auc",
+            mode="max",
+            patience=train_params.early_stopping_patience,
+            restore_best_weights=True,
+        )
+    ]
+    if on_epoch_end:
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end))
+    history = model.fit(
+        to_dataset(train, train_params.batch_size, train_params.shuffle_buffer, seed),
+        validation_data=to_dataset(validation, train_params.batch_size),
+        epochs=train_params.epochs,
+        class_weight=class_weights(train["label"]),
+        callbacks=callbacks,
+        shuffle=False,  # the dataset shuffles itself, with the seed
+        verbose=2,
+    )
+    return model, {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def predict(model: keras.Model, urls: pd.Series, batch_size: int = 1024) -> np.ndarray:
+    """Phishing probability for each URL string."""
+    dataset = tf.data.Dataset.from_tensor_slices(urls.to_numpy(dtype=object)).batch(batch_size)
+    return model.predict(dataset, verbose=0).reshape(-1)

@@ -1,0 +1,61 @@
+"""train -> evaluate -> export on demo data: outputs, metrics, plots and the MLflow run."""
+
+import json
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_training_learns(demo_run):
+    train = json.loads((demo_run / "reports" / "train.json").read_text())
+    history = train["history"]
+    assert history["loss"][-1] < history["loss"][0]
+    assert train["best_val_auc"] > 0.9
+    assert train["epochs_run"] <= 3
+
+
+def test_evaluate_writes_metrics_scores_and_plots(demo_run):
+    metrics = json.loads((demo_run / "metrics" / "evaluate.json").read_text())
+    for name in ("test", "temporal"):
+        slice_metrics = metrics[name]
+        for key in (
+            "roc_auc",
+            "pr_auc",
+            "tpr_at_fpr_1pct",
+            "tpr_at_fpr_0_1pct",
+            "accuracy",
+            "threshold_at_fpr_1pct",
+            "n",
+            "phishing",
+            "benign",
+        ):
+            assert key in slice_metrics, (name, key)
+        assert slice_metrics["roc_auc"] > 0.9
+        assert {"jpcert", "citizenlab", "demo-benign"} <= set(slice_metrics["by_source"])
+    assert "phishtank" in metrics["test"]["by_source"]  # its one month is not among the newest
+    scores = pd.read_parquet(demo_run / "data" / "scores" / "test.parquet")
+    assert list(scores.columns) == ["url", "label", "source", "score"]
+    assert len(scores) == metrics["test"]["n"]
+    roc = json.loads((demo_run / "plots" / "roc_test.json").read_text())
+    assert roc[0] == {"fpr": 0.0, "tpr": roc[0]["tpr"]} and roc[-1]["fpr"] == 1.0
+    confusion = pd.read_csv(demo_run / "plots" / "confusion_test.csv")
+    assert set(confusion["actual"]) == {"phishing", "benign"}
+
+
+def test_the_run_is_in_mlflow_and_the_model_registered(demo_run, mlflow_store):
+    train = json.loads((demo_run / "reports" / "train.json").read_text())
+    description = json.loads((demo_run / "models" / "angler" / "model.json").read_text())
+    run = mlflow.MlflowClient(mlflow_store).get_run(train["mlflow_run_id"])
+    assert run.data.params["train.epochs"] == "3"
+    assert "val_auc" in run.data.metrics and "test.roc_auc" in run.data.metrics
+    assert run.data.metrics["data_checks_passed"] == 1.0
+    assert description["mlflow_run_id"] == train["mlflow_run_id"]
+
+    mlflow.set_tracking_uri(mlflow_store)
+    served = mlflow.pyfunc.load_model(description["model_uri"])
+    scores = np.asarray(served.predict(np.array(["http://181.214.58.104/login.php"], dtype=object)))
+    assert scores.shape == (1,) and 0 <= scores[0] <= 1
