@@ -68,8 +68,13 @@ def demo_data(
 @app.command()
 def summary(
     reports: Annotated[Path, typer.Option(help="The reports folder.")] = Path("reports"),
+    metrics: Annotated[Path, typer.Option(help="The evaluate stage's metrics.")] = Path(
+        "metrics/evaluate.json"
+    ),
 ) -> None:
-    """Print a short table of what the last pipeline run did."""
-    from angler.summary import render_summary
+    """Print what the last pipeline run did and the evaluation metrics."""
+    from angler.summary import render_metrics, render_summary
 
     typer.echo(render_summary(reports))
+    typer.echo()
+    typer.echo(render_metrics(metrics))

@@ -29,6 +29,8 @@ from operator import itemgetter
 from pathlib import Path
 from urllib.parse import quote
 
+from angler.feeds import CSV_FORMATS
+
 Row = list[str]
 Edit = Callable[[random.Random, Row], Row]
 UrlFix = Callable[[random.Random, str], str]
@@ -46,25 +48,9 @@ PHISHTANK_FILE = "feeds/phishtank/online-valid-2024-06.csv"
 BENIGN_LIST_FILE = "benign/demo-benign.txt"
 CITIZENLAB_FILE = "benign/citizenlab-test-lists.csv"
 
-JPCERT_HEADER = ("date", "URL", "description")
-PHISHTANK_HEADER = (
-    "phish_id",
-    "url",
-    "phish_detail_url",
-    "submission_time",
-    "verified",
-    "verification_time",
-    "online",
-    "target",
-)
-CITIZENLAB_HEADER = (
-    "url",
-    "category_code",
-    "category_description",
-    "date_added",
-    "source",
-    "notes",
-)
+JPCERT_HEADER = ("date", "URL", "description")  # the feed's own capitals
+PHISHTANK_HEADER = CSV_FORMATS["phishtank"][0]
+CITIZENLAB_HEADER = CSV_FORMATS["citizenlab"][0]
 PHISH_DETAIL_URL = "http://www.phishtank.com/phish_detail.php?phish_id={}"
 PHISHTANK_DUMP_TIME = datetime(2024, 6, 12, 8, 26, 22, tzinfo=timezone.utc)
 

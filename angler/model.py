@@ -39,7 +39,13 @@ def canonical_url_text(urls: tf.Tensor) -> tf.Tensor:
 class UrlEncoder(keras.layers.Layer):
     """Strings -> (byte ids [batch, max_length], bag-of-n-grams embedding [batch, bag_dim])."""
 
-    def __init__(self, max_length: int, ngram_buckets: int, bag_dim: int, **kwargs):
+    def __init__(
+        self,
+        max_length: int,
+        ngram_buckets: int,
+        bag_dim: int,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.max_length = max_length
         self.ngram_buckets = ngram_buckets
@@ -61,12 +67,11 @@ class UrlEncoder(keras.layers.Layer):
             [tf.strings.ngrams(chars, list(NGRAM_WIDTHS), separator=""), "w:" + words], axis=1
         )
         ids = tf.strings.to_hash_bucket_fast(pieces, self.ngram_buckets)
-        vectors = tf.RaggedTensor.from_row_splits(
-            tf.gather(self.bag, ids.flat_values), ids.row_splits
-        )
-        counts = tf.cast(tf.maximum(ids.row_lengths(), 1), vectors.dtype)[:, None]
-        bag = tf.reduce_sum(vectors, axis=1) / tf.sqrt(counts)
-        return byte_ids, bag
+        rows = tf.cast(tf.gather(self.bag, ids.flat_values), self.compute_dtype)
+        total = tf.reduce_sum(tf.RaggedTensor.from_row_splits(rows, ids.row_splits), axis=1)
+        return byte_ids, total / tf.sqrt(tf.cast(tf.maximum(ids.row_lengths(), 1), total.dtype))[
+            :, None
+        ]
 
     def compute_output_spec(self, urls):
         batch = urls.shape[0]
@@ -87,7 +92,10 @@ def build_model(params: ModelParams) -> keras.Model:
     """The Keras model: a string tensor of shape [batch] in, probability [batch, 1] out."""
     urls = keras.Input(shape=(), dtype="string", name="urls")
     byte_ids, bag = UrlEncoder(
-        params.max_length, params.ngram_buckets, params.bag_dim, name="url_encoder"
+        params.max_length,
+        params.ngram_buckets,
+        params.bag_dim,
+        name="url_encoder",
     )(urls)
     branches = [bag]
     if params.conv_filters:

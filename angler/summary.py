@@ -6,6 +6,31 @@ from pathlib import Path
 
 from angler.reports import read_report
 
+METRIC_COLUMNS = {
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+    "tpr_at_fpr_1pct": "TPR@1%FPR",
+    "tpr_at_fpr_0_1pct": "TPR@0.1%FPR",
+    "accuracy": "accuracy",
+}
+
+
+def render_metrics(metrics_path: Path) -> str:
+    """The evaluation metrics as a table, one row per slice."""
+    metrics = read_report(metrics_path)
+    if metrics is None:
+        return f"no evaluation metrics at {metrics_path}"
+    header = f"{'slice':<10}{'URLs':>9}" + "".join(
+        f"{name:>13}" for name in METRIC_COLUMNS.values()
+    )
+    rows = [header]
+    for name, values in metrics.items():
+        cells = "".join(
+            f"{values[key]:>13.4f}" if key in values else f"{'-':>13}" for key in METRIC_COLUMNS
+        )
+        rows.append(f"{name:<10}{values['n']:>9,}{cells}")
+    return "\n".join(rows)
+
 
 def render_summary(reports: Path) -> str:
     ingest = read_report(reports / "ingest.json")

@@ -7,6 +7,7 @@ runs on the CPU. Seeded: two runs on the same shards give the same model.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,6 +59,20 @@ def distribution_strategy() -> tf.distribute.Strategy:
     return tf.distribute.MirroredStrategy()
 
 
+class EpochTimer(keras.callbacks.Callback):
+    """Wall time of each epoch (training and validation), for the report and benchmarks."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(round(time.perf_counter() - self._start, 2))
+
+
 def train_model(
     model_params: ModelParams,
     train_params: TrainParams,
@@ -75,13 +90,15 @@ def train_model(
             loss="binary_crossentropy",
             metrics=[keras.metrics.AUC(name="auc")],
         )
+    timer = EpochTimer()
     callbacks: list[keras.callbacks.Callback] = [
+        timer,
         keras.callbacks.EarlyStopping(
             monitor="val_auc",
             mode="max",
             patience=train_params.early_stopping_patience,
             restore_best_weights=True,
-        )
+        ),
     ]
     if on_epoch_end:
         callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end))
@@ -94,7 +111,8 @@ def train_model(
         shuffle=False,  # the dataset shuffles itself, with the seed
         verbose=2,
     )
-    return model, {k: [float(v) for v in values] for k, values in history.history.items()}
+    metrics = {k: [float(v) for v in values] for k, values in history.history.items()}
+    return model, metrics | {"epoch_seconds": timer.seconds}
 
 
 def predict(model: keras.Model, urls: pd.Series, batch_size: int = 1024) -> np.ndarray:

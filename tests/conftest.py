@@ -57,7 +57,13 @@ def demo_run(spark, mlflow_store, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("demo-run")
     params = write_params(
         root / "params.yaml",
-        **{"data.demo_size": 4000, "validate.min_rows": 500, "train.epochs": 3},
+        **{
+            "data.demo_size": 4000,
+            "validate.min_rows": 500,
+            "train.epochs": 3,
+            "train.batch_size": 128,
+            "train.early_stopping_patience": 2,
+        },
     )
     run_data_stages(root, params)
     return run_model_stages(root, params)

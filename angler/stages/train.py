@@ -65,6 +65,10 @@ def main(
             "epochs_run": len(history["loss"]),
             "best_epoch": best + 1,
             "best_val_auc": history["val_auc"][best],
+            "train_seconds": round(sum(history["epoch_seconds"]), 1),
+            "train_urls_per_second": round(
+                len(train) * len(history["epoch_seconds"]) / sum(history["epoch_seconds"])
+            ),
             "history": history,
         }
         write_report(report, "train", result)

@@ -1,4 +1,4 @@
-"""The data stages on a sample of the real feeds in ../shared/data (skipped without it)."""
+"""The whole pipeline on a sample of the real feeds in ../shared/data (skipped without it)."""
 
 import itertools
 import json
@@ -6,11 +6,12 @@ import json
 import pandas as pd
 import pytest
 from conftest import write_params
-from stage_runner import run_data_stages
+from stage_runner import run_data_stages, run_model_stages
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
 SAMPLE_LINES = 1500  # per file, header included
+AUC_FLOOR = 0.90  # ROC AUC on the sample's domain-disjoint test split, after 2 epochs
 SAMPLE_FILES = {  # a few months of each dated feed, both benign lists
     "feeds/jpcert": ["201906.csv", "202103.csv", "202311.csv", "202412.csv"],
     "feeds/phishtank": ["online-valid-2018-11.csv", "online-valid-2020-05.csv"],
@@ -19,7 +20,7 @@ SAMPLE_FILES = {  # a few months of each dated feed, both benign lists
 
 
 @pytest.fixture(scope="module")
-def run(spark, shared_data, tmp_path_factory):
+def run(spark, shared_data, mlflow_store, tmp_path_factory):
     root = tmp_path_factory.mktemp("real-sample")
     for folder, names in SAMPLE_FILES.items():
         (root / "corpus" / folder).mkdir(parents=True)
@@ -27,8 +28,12 @@ def run(spark, shared_data, tmp_path_factory):
             with (shared_data / folder / name).open(encoding="utf-8", errors="replace") as src:
                 head = list(itertools.islice(src, SAMPLE_LINES))
             (root / "corpus" / folder / name).write_text("".join(head), encoding="utf-8")
-    params = write_params(root / "params.yaml", **{"data.corpus": str(root / "corpus")})
-    return run_data_stages(root, params)
+    params = write_params(
+        root / "params.yaml",
+        **{"data.corpus": str(root / "corpus"), "train.epochs": 2, "train.batch_size": 256},
+    )
+    run_data_stages(root, params)
+    return run_model_stages(root, params)
 
 
 def test_real_sample_passes_the_gate(run):
@@ -48,3 +53,9 @@ def test_real_sample_properties(run):
     split = pd.read_parquet(run / "data" / "split")
     assert split.groupby("registered_domain")["split"].nunique().max() == 1
     assert {"train", "validation", "test", "temporal"} <= set(split["split"])
+
+
+def test_real_sample_model_clears_the_auc_floor(run):
+    metrics = json.loads((run / "metrics" / "evaluate.json").read_text())
+    assert metrics["test"]["roc_auc"] >= AUC_FLOOR, metrics["test"]
+    assert metrics["test"]["benign"] > 100 and metrics["test"]["phishing"] > 100

@@ -45,6 +45,7 @@ def repo(tmp_path_factory):
 
 def dvc(repo, *args) -> str:
     env = {**os.environ, "ANGLER_SPARK_LOG_LEVEL": "ERROR"}
+    env.pop("MLFLOW_TRACKING_URI", None)  # the copy's own ./mlflow.db, as on a fresh clone
     env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
     result = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "dvc"), *args],
