@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import os
 from collections.abc import Callable
@@ -21,11 +22,12 @@ app = typer.Typer(
 )
 
 
-def _stage(name: str, module: str) -> None:
-    """Register angler.stages.<module>.main as `angler <name>`, imported only when run."""
-    import importlib
+STAGES = ("ingest", "label", "split", "featurize", "validate", "train", "evaluate", "export")
 
-    main = importlib.import_module(f"angler.stages.{module}").main
+
+def _stage(name: str) -> None:
+    """Register angler.stages.<name>.main as `angler <name>` (its heavy imports wait for main)."""
+    main = importlib.import_module(f"angler.stages.{name}").main
 
     @functools.wraps(main)
     def command(*args, **kwargs):
@@ -48,8 +50,8 @@ def _run(name: str, func: Callable, *args, **kwargs) -> None:
         raise typer.Exit(2) from None
 
 
-for _name in ("ingest", "label", "split", "featurize", "validate", "train", "evaluate", "export"):
-    _stage(_name, _name)
+for _name in STAGES:
+    _stage(_name)
 
 
 @app.command("demo-data")
