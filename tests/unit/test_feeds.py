@@ -11,12 +11,12 @@ def test_discovers_every_format_of_the_fixture_corpus():
         f.path.relative_to(FIXTURE_CORPUS).as_posix(): f for f in discover_feeds(FIXTURE_CORPUS)
     }
     assert {name: (f.format, f.source, f.label) for name, f in feeds.items()} == {
-        "benign/citizenlab-test-lists.csv": ("citizenlab", "citizenlab", BENIGN),
+        "benign/citizenlab-sample.csv": ("citizenlab", "citizenlab", BENIGN),
         "benign/popular-sites.txt": ("url_list", "popular-sites", BENIGN),
         "feeds/custom/labelled.csv": ("labelled", "labelled", None),
         "feeds/jpcert/202401.csv": ("jpcert", "jpcert", PHISHING),
         "feeds/jpcert/202403.csv": ("jpcert", "jpcert", PHISHING),
-        "feeds/phishtank/online-valid-2024-02.csv": ("phishtank", "phishtank", PHISHING),
+        "feeds/phishtank/phishtank-sample-2024-02.csv": ("phishtank", "phishtank", PHISHING),
     }
 
 
