@@ -20,10 +20,16 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from angler.errors import AnglerError
+
 SIGNATURE_INPUT = "urls"
 SIGNATURE_OUTPUT = "phishing_probability"
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
 URLS_SPEC = tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)
+
+
+class VersionExists(AnglerError, FileExistsError):
+    """A model version folder is never written twice."""
 
 
 class ServingModule(tf.Module):
@@ -82,7 +88,7 @@ def publish_atomically(source: Path, store: Path, version: int) -> Path:
     copy into a hidden temporary folder in the store, then rename it into place."""
     target = store / str(version)
     if target.exists():
-        raise FileExistsError(f"{target} already exists; model versions are never overwritten")
+        raise VersionExists(f"{target} already exists; model versions are never overwritten")
     store.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=store))
     try:
