@@ -35,7 +35,7 @@ def main(
     from angler.training import predict, read_shards
 
     params = load_params(params_path)
-    trained = keras.saving.load_model(model)
+    trained = keras.saving.load_model(model, compile=False)
     slices = evaluation_slices(read_shards(shards, "test"), read_shards(shards, "temporal"))
     scored = {
         name: frame.assign(score=predict(trained, frame["url"])) for name, frame in slices.items()

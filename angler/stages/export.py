@@ -43,7 +43,8 @@ def main(
     from angler.training import read_shards
 
     params = load_params(params_path)
-    module = ServingModule(keras.saving.load_model(model))
+    # compile=False: no optimizer state in what TF Serving loads (a third of the size)
+    module = ServingModule(keras.saving.load_model(model, compile=False))
     warmup = read_shards(shards, "validation", params.export.warmup_requests)["url"].tolist()
     run_id = json.loads(train_report.read_text(encoding="utf-8")).get("mlflow_run_id")
     with tracking.resume_run(run_id) as run, tempfile.TemporaryDirectory() as scratch:
