@@ -8,6 +8,7 @@ under `mlruns/`.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -52,9 +53,10 @@ def start_run() -> mlflow.ActiveRun:
     return run
 
 
-def resume_run(run_id: str | None) -> mlflow.ActiveRun:
-    """The pipeline run's MLflow run, or a new one when this store does not know it
-    (outputs restored from the DVC cache on another machine, for instance)."""
+def resume_run(train_report: Path) -> mlflow.ActiveRun:
+    """The pipeline run's MLflow run, named in the train report, or a new one when this
+    store does not know it (outputs restored from the DVC cache on another machine)."""
+    run_id = json.loads(train_report.read_text(encoding="utf-8")).get("mlflow_run_id")
     configure()
     if run_id:
         try:

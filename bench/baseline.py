@@ -9,11 +9,11 @@ with the same metrics as `angler evaluate`, so the two sit side by side in BENCH
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from result_file import write_result
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -71,9 +71,7 @@ def main() -> None:
                 f"| char n-gram LR baseline | {name} | {m['roc_auc']:.4f} | {m['pr_auc']:.4f} "
                 f"| {m['tpr_at_fpr_1pct']:.4f} | {m['tpr_at_fpr_0_1pct']:.4f} | {m['n']:,} |"
             )
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

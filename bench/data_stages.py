@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psutil
 import yaml
+from result_file import write_result
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("ingest", "label", "split", "featurize")
@@ -107,9 +108,7 @@ def main() -> None:
         f"| data stages ({result['corpus']}, {args.master}) | {rows:,} rows | {total:.0f} s "
         f"| {result['urls_per_second']:,} URLs/s | {result['peak_rss_mib']:,} MiB | {per_stage} |"
     )
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

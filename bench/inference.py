@@ -8,7 +8,6 @@ latency, through the `serving_default` signature TF Serving calls.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from result_file import write_result  # noqa: E402
 
 from angler.training import read_shards  # noqa: E402
 
@@ -77,9 +77,7 @@ def main() -> None:
         + " | ".join(f"{rates[b]:,}" for b in BATCH_SIZES)
         + f" | {result['single_url_ms']['p50']} ms | {result['single_url_ms']['p99']} ms |"
     )
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import argparse
 import json
 from pathlib import Path
 
+from result_file import write_result
+
 COLUMNS = ("roc_auc", "pr_auc", "tpr_at_fpr_1pct", "tpr_at_fpr_0_1pct")
 
 
@@ -44,9 +46,7 @@ def main() -> None:
         if "roc_auc" in values:
             cells = " | ".join(f"{values[c]:.4f}" for c in COLUMNS)
             print(f"| Angler model | {name} | {cells} | {values['n']:,} |")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

@@ -7,15 +7,20 @@ from typing import Annotated
 
 import typer
 
-from angler.stages.options import ParamsOption
+from angler.stages.options import (
+    KerasModelOption,
+    ParamsOption,
+    ShardsOption,
+    TrainReportOption,
+)
 
 log = logging.getLogger(__name__)
 
 
 def main(
-    model: Annotated[Path, typer.Option(help="The train stage's Keras model.")],
-    shards: Annotated[Path, typer.Option(help="The featurize stage's shard folder.")],
-    train_report: Annotated[Path, typer.Option(help="The train stage's report (MLflow run).")],
+    model: KerasModelOption,
+    shards: ShardsOption,
+    train_report: TrainReportOption,
     metrics: Annotated[Path, typer.Option(help="Where to write the metrics JSON.")],
     scores: Annotated[Path, typer.Option(help="Folder for per-URL scores, one file a slice.")],
     plots: Annotated[Path, typer.Option(help="Folder for the DVC plot data.")],
@@ -46,8 +51,7 @@ def main(
     result = evaluate_slices(scored)
     write_plots(scored, result, plots, params.evaluate)
 
-    run_id = json.loads(train_report.read_text(encoding="utf-8")).get("mlflow_run_id")
-    with tracking.resume_run(run_id):
+    with tracking.resume_run(train_report):
         for name, values in result.items():
             mlflow.log_metrics(
                 {f"{name}.{k}": v for k, v in values.items() if isinstance(v, (int, float))}

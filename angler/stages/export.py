@@ -8,15 +8,20 @@ from typing import Annotated
 
 import typer
 
-from angler.stages.options import ParamsOption
+from angler.stages.options import (
+    KerasModelOption,
+    ParamsOption,
+    ShardsOption,
+    TrainReportOption,
+)
 
 log = logging.getLogger(__name__)
 
 
 def main(
-    model: Annotated[Path, typer.Option(help="The train stage's Keras model.")],
-    shards: Annotated[Path, typer.Option(help="The featurize stage's shard folder.")],
-    train_report: Annotated[Path, typer.Option(help="The train stage's report (MLflow run).")],
+    model: KerasModelOption,
+    shards: ShardsOption,
+    train_report: TrainReportOption,
     metrics: Annotated[Path, typer.Option(help="The evaluate stage's metrics.")],
     out: Annotated[Path, typer.Option(help="Model store: numbered version folders go here.")],
     params_path: ParamsOption = Path("params.yaml"),
@@ -46,8 +51,7 @@ def main(
     # compile=False: no optimizer state in what TF Serving loads (a third of the size)
     module = ServingModule(keras.saving.load_model(model, compile=False))
     warmup = read_shards(shards, "validation", params.export.warmup_requests)["url"].tolist()
-    run_id = json.loads(train_report.read_text(encoding="utf-8")).get("mlflow_run_id")
-    with tracking.resume_run(run_id) as run, tempfile.TemporaryDirectory() as scratch:
+    with tracking.resume_run(train_report) as run, tempfile.TemporaryDirectory() as scratch:
         saved = Path(scratch) / "saved_model"
         save_serving_model(module, saved, warmup)
         signature = mlflow.models.infer_signature(

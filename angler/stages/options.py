@@ -9,6 +9,9 @@ ParamsOption = Annotated[
     Path, typer.Option("--params", help="The pipeline's params.yaml.", dir_okay=False)
 ]
 ReportOption = Annotated[Path, typer.Option(help="Where to write the stage's JSON report.")]
+ShardsOption = Annotated[Path, typer.Option(help="The featurize stage's shard folder.")]
+KerasModelOption = Annotated[Path, typer.Option(help="The train stage's Keras model.")]
+TrainReportOption = Annotated[Path, typer.Option(help="The train stage's report (MLflow run).")]
 
 
 def project_root(params_path: Path) -> Path:

@@ -8,13 +8,13 @@ from typing import Annotated
 import typer
 
 from angler.errors import AnglerError
-from angler.stages.options import ParamsOption, ReportOption
+from angler.stages.options import ParamsOption, ReportOption, ShardsOption
 
 log = logging.getLogger(__name__)
 
 
 def main(
-    shards: Annotated[Path, typer.Option(help="The featurize stage's shard folder.")],
+    shards: ShardsOption,
     gate: Annotated[Path, typer.Option(help="The validate stage's report (must have passed).")],
     model: Annotated[Path, typer.Option(help="Where to save the Keras model (.keras).")],
     report: ReportOption,

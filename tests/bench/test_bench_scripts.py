@@ -10,27 +10,22 @@ from conftest import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 
-def test_data_stages_benchmark_runs_tiny(tmp_path):
-    out = tmp_path / "data_stages.json"
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "bench" / "data_stages.py"), "--tiny", "--out", str(out)],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.startswith("| data stages (fixture, local[2]) | 35 rows |")
-    measured = json.loads(out.read_text())
-    assert measured["rows_in"] == 35
-    assert set(measured["stages"]) == {"ingest", "label", "split", "featurize"}
-    assert measured["peak_rss_mib"] > 0
-
-
 def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, str(REPO_ROOT / "bench" / name), *args], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result
+
+
+def test_data_stages_benchmark_runs_tiny(tmp_path):
+    out = tmp_path / "data_stages.json"
+    result = run_script("data_stages.py", "--tiny", "--out", str(out))
+    assert result.stdout.startswith("| data stages (fixture, local[2]) | 35 rows |")
+    measured = json.loads(out.read_text())
+    assert measured["rows_in"] == 35
+    assert set(measured["stages"]) == {"ingest", "label", "split", "featurize"}
+    assert measured["peak_rss_mib"] > 0
 
 
 def test_inference_benchmark_runs_tiny(demo_run, tmp_path):
