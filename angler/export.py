@@ -12,12 +12,14 @@ The `serving_default` signature takes `urls` (tf.string, [None]) and returns
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from angler.errors import AnglerError
@@ -98,3 +100,19 @@ def publish_atomically(source: Path, store: Path, version: int) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def load_version(store: Path) -> tuple[int, Path]:
+    """The version number and folder that model.json in a model store describes."""
+    description = json.loads((store / "model.json").read_text(encoding="utf-8"))
+    return description["version"], store / str(description["version"])
+
+
+def score_urls(saved_model: Path, urls: list[str], batch_size: int = 4096) -> np.ndarray:
+    """Scores from a SavedModel's serving signature, exactly as TF Serving computes them."""
+    serve = tf.saved_model.load(str(saved_model)).signatures["serving_default"]
+    batches = [
+        serve(**{SIGNATURE_INPUT: tf.constant(urls[start : start + batch_size])})
+        for start in range(0, len(urls), batch_size)
+    ]
+    return np.concatenate([batch[SIGNATURE_OUTPUT].numpy() for batch in batches])

@@ -103,6 +103,24 @@ class ExportParams:
 
 
 @dataclass(frozen=True)
+class PromoteParams:
+    """The champion/challenger verdict (angler/verdict.py)."""
+
+    bootstrap_samples: int
+    confidence: float  # of the paired bootstrap intervals
+    max_roc_auc_loss: float  # non-inferiority margins against the champion
+    max_tpr_loss: float
+    min_roc_auc: float  # floors every candidate must clear, the first one included
+    min_tpr_at_fpr_1pct: float
+
+    def __post_init__(self) -> None:
+        if self.bootstrap_samples < 100:
+            raise ParamsError("promote.bootstrap_samples must be at least 100")
+        if not 0.5 < self.confidence < 1:
+            raise ParamsError("promote.confidence must be between 0.5 and 1")
+
+
+@dataclass(frozen=True)
 class Params:
     base: BaseParams
     data: DataParams
@@ -113,6 +131,7 @@ class Params:
     train: TrainParams
     evaluate: EvaluateParams
     export: ExportParams
+    promote: PromoteParams
 
 
 def load_params(path: Path) -> Params:

@@ -18,6 +18,8 @@ import mlflow
 import yaml
 from mlflow.exceptions import MlflowException
 
+from angler.reports import flatten
+
 log = logging.getLogger(__name__)
 
 EXPERIMENT = "angler"
@@ -28,7 +30,7 @@ DEFAULT_ARTIFACT_ROOT = "mlruns"
 
 def configure() -> str:
     """Point MLflow at the configured server or the local store; return the tracking URI."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_TRACKING_URI)
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI  # CI sets it empty
     mlflow.set_tracking_uri(uri)
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
         mlflow.create_experiment(EXPERIMENT, artifact_location=local_artifact_root(uri))
@@ -84,16 +86,9 @@ def code_and_data_tags(lock: Path = Path("dvc.lock")) -> dict[str, str]:
     return tags
 
 
-def flatten(params: dict, prefix: str = "") -> dict[str, str]:
-    """params.yaml as MLflow params: `section.key` -> value."""
-    flat = {}
-    for key, value in params.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat |= flatten(value, f"{name}.")
-        else:
-            flat[name] = str(value)[:6000]
-    return flat
+def mlflow_params(params: dict) -> dict[str, str]:
+    """params.yaml as MLflow params: `section.key` -> value, within MLflow's length limit."""
+    return {name: str(value)[:6000] for name, value in flatten(params).items()}
 
 
 def _git(*args: str) -> str:

@@ -44,7 +44,7 @@ def main(
     log.info("training on %d URLs, validating on %d", len(train), len(validation))
 
     with tracking.start_run() as run:
-        mlflow.log_params(tracking.flatten(yaml.safe_load(params_path.read_text())))
+        mlflow.log_params(tracking.mlflow_params(yaml.safe_load(params_path.read_text())))
         mlflow.log_metrics({"data_checks_passed": 1.0, "train_urls": len(train)})
         mlflow.log_artifact(str(gate), "data_checks")
         trained, history = train_model(

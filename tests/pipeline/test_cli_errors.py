@@ -86,3 +86,15 @@ def test_bad_params_stop_the_stage(tmp_path):
     assert result.stderr.strip() == (
         "angler split: error: base.seed: expected int, got 'forty-two'"
     )
+
+
+def test_report_against_an_unknown_base_is_one_line(tmp_path):
+    result = subprocess.run(
+        [ANGLER, "report", "--base", "no-such-branch", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "angler report: error: base revision 'no-such-branch' is not in this repository"
+    ]

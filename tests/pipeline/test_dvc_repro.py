@@ -1,15 +1,14 @@
-"""`dvc repro` on demo data in a copy of the repository: everything runs, a second run reruns
-nothing, and a train param change reruns only train, evaluate and export."""
+"""`dvc repro` on demo data in a copy of the repository: everything runs, and a second run
+reruns nothing. (A train param change rerunning only the model stages is played as a pull
+request in test_pr_loop.py.)"""
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
-import yaml
-from conftest import REPO_ROOT, write_params
+from git_repo import copy_repo
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -18,29 +17,10 @@ STAGES = ["ingest", "label", "split", "featurize", "validate", "train", "evaluat
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("repo")
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for name in listed:
-        if (REPO_ROOT / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / name, root / name)
-    write_params(
-        root / "params.yaml",
+    return copy_repo(
+        tmp_path_factory.mktemp("repo"),
         **{"data.demo_size": 3000, "validate.min_rows": 500, "train.epochs": 2},
     )
-    for args in (
-        ["init", "-q"],
-        ["add", "-A"],
-        ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "copy"],
-    ):
-        subprocess.run(["git", *args], cwd=root, check=True)
-    return root
 
 
 def dvc(repo, *args) -> str:
@@ -71,11 +51,3 @@ def test_repro_runs_every_stage_then_nothing(repo):
     assert "Data and pipelines are up to date" in second
     assert (repo / "dvc.lock").read_text() == lock
     assert "up to date" in dvc(repo, "status")
-
-
-def test_train_param_change_reruns_only_the_model_stages(repo):
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["train"]["epochs"] = 1
-    (repo / "params.yaml").write_text(yaml.safe_dump(params))
-    assert stages_run(dvc(repo, "repro")) == ["train", "evaluate", "export"]
-    assert (repo / "models" / "angler" / "2" / "saved_model.pb").is_file()

@@ -1,0 +1,181 @@
+"""Play whole pull requests: a copy of the repository, a branch with a params.yaml change, and
+the `run:` steps of .github/workflows/pr.yml as the workflow file has them, with no DVC
+remote and no secrets (a fork's PR). The comment they leave is checked like a reviewer would."""
+
+import html
+import json
+import re
+
+import pytest
+import yaml
+from conftest import REPO_ROOT
+from git_repo import copy_repo, git
+from workflow_runner import EXPRESSION, run_job
+
+from angler.github_comment import MARKER, MAX_BODY, find_report_comment, upsert_comment
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+WORKFLOW = REPO_ROOT / ".github" / "workflows" / "pr.yml"
+SET_UP = ("Set up the environment",)  # the venv is this test run's own
+HOSTILE_BRANCH = "$(touch${IFS}PWNED)"
+MAIN_PARAMS = {
+    "data.demo_size": 4000,
+    "validate.min_rows": 500,
+    "train.epochs": 3,
+    "train.batch_size": 128,
+    "train.early_stopping_patience": 2,
+    "promote.bootstrap_samples": 300,
+}
+DATA_STAGES = ["ingest", "label", "split", "featurize", "validate"]
+MODEL_STAGES = ["train", "evaluate", "export"]
+
+
+def context(base_sha: str, branch: str) -> dict[str, str]:
+    secrets = {
+        name: "" for name in EXPRESSION.findall(WORKFLOW.read_text()) if name.startswith("secrets.")
+    }
+    return secrets | {
+        "github.event.pull_request.base.sha": base_sha,
+        "github.base_ref": "main",
+        "github.head_ref": branch,
+        "github.event.pull_request.number": "7",
+    }
+
+
+def play_pr(repo, branch: str, **changes) -> dict:
+    """Commit `section.key` param changes on a new branch off main, then run the PR job."""
+    git(repo, "checkout", "-q", "--force", "-B", branch, "main")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split(".")
+        params[section][key] = value
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    git(repo, "commit", "-qam", f"change {', '.join(changes)}")
+    steps = run_job(
+        WORKFLOW, "pipeline", repo, context(git(repo, "rev-parse", "main"), branch), SET_UP
+    )
+    body = (repo / "comment" / "comment.md").read_text()
+    return {
+        "steps": {step.name: step for step in steps},
+        "body": body,
+        "text": html.unescape(body),
+        "report": json.loads((repo / "comment" / "report.json").read_text()),
+    }
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    return copy_repo(tmp_path_factory.mktemp("pr"), **MAIN_PARAMS)
+
+
+@pytest.fixture(scope="module")
+def epochs_pr(repo):
+    return play_pr(repo, HOSTILE_BRANCH, **{"train.epochs": 2})
+
+
+def table_row(text: str, first_cells: str) -> list[str]:
+    line = next(line for line in text.splitlines() if line.startswith(f"| {first_cells} |"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_pr_runs_only_the_model_stages(epochs_pr):
+    pipeline = epochs_pr["steps"]["Pipeline (the validate stage is the data gate)"]
+    assert pipeline.returncode == 0, pipeline.output
+    assert re.findall(r"Running stage '([a-z]+)'", pipeline.output) == MODEL_STAGES
+
+
+def test_comment_shows_the_param_change(epochs_pr):
+    assert table_row(epochs_pr["text"], "train.epochs")[1:] == ["3", "2"]
+    assert "promote.bootstrap_samples" not in epochs_pr["text"]  # unchanged params stay out
+
+
+def test_comment_metric_deltas_have_the_right_sign(epochs_pr, repo):
+    base = yaml.safe_load(
+        git(repo, "show", f"{epochs_pr['report']['pull_request']['base']}:metrics/evaluate.json")
+    )
+    new = json.loads((repo / "metrics" / "evaluate.json").read_text())
+    for label, key in (("ROC AUC", "roc_auc"), ("TPR@1%FPR", "tpr_at_fpr_1pct")):
+        cells = table_row(epochs_pr["text"], f"test | {label}")
+        old_value, new_value, delta = (float(cell) for cell in cells[2:])
+        assert (old_value, new_value) == (
+            pytest.approx(base["test"][key], abs=5e-5),
+            pytest.approx(new["test"][key], abs=5e-5),
+        )
+        assert delta == pytest.approx(new["test"][key] - base["test"][key], abs=1e-4)
+
+
+def test_comment_shows_data_stages_cached_and_model_stages_rerun(epochs_pr):
+    text = epochs_pr["text"]
+    for stage in DATA_STAGES:
+        assert table_row(text, stage)[1] == "♻️ cached"
+    for stage in MODEL_STAGES:
+        assert table_row(text, stage)[1] == "▶️ reran"
+    assert "params changed: train.epochs" in table_row(text, "train")[2]
+    assert "inputs changed: models/keras" in table_row(text, "evaluate")[2]
+    assert "✅ All" in text and "expectations passed" in text
+
+
+def test_verdict_compares_with_main_and_sets_the_exit_code(epochs_pr):
+    verdict = epochs_pr["report"]["verdict"]
+    assert verdict["decision"] in ("promote", "hold", "reject")
+    assert f"**Verdict: {verdict['decision']}**" in epochs_pr["text"]
+    assert set(verdict["comparisons"]) == {"roc_auc", "tpr_at_fpr_1pct"}
+    assert table_row(epochs_pr["text"], "ROC AUC")[0] == "ROC AUC"
+    report_step = epochs_pr["steps"]["Report and verdict"]
+    assert report_step.returncode == (1 if verdict["decision"] == "reject" else 0), (
+        report_step.output
+    )
+
+
+def test_comment_has_curves_and_fits_on_github(epochs_pr):
+    body = epochs_pr["body"]
+    assert body.startswith(MARKER) and len(body) <= MAX_BODY
+    assert body.count("```mermaid") == 2 and body.count("    line [") == 4  # main and PR
+
+
+def test_hostile_branch_name_is_rendered_inert_and_never_run(epochs_pr, repo):
+    assert not list(repo.rglob("PWNED")) and not list(repo.parent.rglob("PWNED"))
+    assert "$(touch" not in epochs_pr["body"]  # `$` is an entity: no math, no shell
+    assert f"PR #7: **{HOSTILE_BRANCH}** against **main@" in epochs_pr["text"]
+
+
+def test_a_second_run_updates_the_comment(epochs_pr):
+    thread = {
+        101: {"id": 101, "user": {"type": "User"}, "body": "looks good"},
+        102: {"id": 102, "user": {"type": "Bot"}, "body": epochs_pr["body"]},
+    }
+    github = Thread(thread)
+    assert find_report_comment(list(thread.values())) == 102
+    assert upsert_comment(github, "o/r", 7, epochs_pr["body"] + "again") == "updated"
+    assert len(thread) == 2 and thread[102]["body"].endswith("again")
+
+
+def test_broken_data_fails_the_pr_and_names_the_expectation(repo):
+    pr = play_pr(repo, "fewer-rows", **{"data.demo_size": 400})
+    assert pr["steps"]["Pipeline (the validate stage is the data gate)"].returncode != 0
+    assert pr["steps"]["Report and verdict"].returncode == 1
+    assert pr["report"]["verdict"]["decision"] == "reject"
+    failed = table_row(pr["text"], "labelled")
+    assert failed[1] == "expect_table_row_count_to_be_between"
+    assert "❌ 1 of" in pr["text"]
+    for stage in MODEL_STAGES:
+        assert table_row(pr["text"], stage)[1] == "⛔ not completed"
+
+
+class Thread:
+    """The GitHub comments API of one pull request, in memory: the only stand-in in this
+    file, since GitHub cannot run here."""
+
+    def __init__(self, comments: dict):
+        self.comments_by_id = comments
+
+    def comments(self, repo, pr):
+        return list(self.comments_by_id.values())
+
+    def request(self, method, path, payload=None):
+        if method == "PATCH":
+            self.comments_by_id[int(path.rsplit("/", 1)[1])]["body"] = payload["body"]
+        elif method == "POST":
+            new = max(self.comments_by_id) + 1
+            self.comments_by_id[new] = {"id": new, "user": {"type": "Bot"}, **payload}
