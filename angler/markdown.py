@@ -54,6 +54,8 @@ def _header(report: dict) -> str:
     head = f"**{inert(pr['head_name'])}**" if pr["head_name"] else "this change"
     where = f"{number}{head} against **{inert(pr['base_name'])}**"
     data = report["data"]
+    if data["corpus"] is None:
+        return f"{title}\n\n{where}"
     if data["corpus"] == "demo":
         source = "the public demo data (seeded generator)"
         if not data["remote"]:

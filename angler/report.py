@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from angler.base_revision import BaseUnavailable, dvc_json, fetch_output, git_show, resolve
-from angler.params import Params, load_params
+from angler.params import Params, ParamsError, load_params
 from angler.reports import read_report
 from angler.stage_changes import StageChange, stage_changes
 from angler.verdict import Verdict, decide, floor_failures, paired_bootstrap
@@ -44,21 +44,20 @@ class PullRequest:
 
 def build_report(pr: PullRequest, root: Path = Path(".")) -> dict:
     """Everything the PR comment shows, as plain data (also written as JSON beside it)."""
-    params = load_params(root / "params.yaml")
+    try:
+        params, params_error = load_params(root / "params.yaml"), None
+    except ParamsError as err:  # the PR's typo: the comment says so instead of crashing
+        params, params_error = None, str(err)
     base_sha = resolve(root, pr.base)
-    stage_names = list(yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
+    stage_names = list(_read_yaml(root / "dvc.yaml")["stages"])
     base_lock = yaml.safe_load(git_show(root, base_sha, "dvc.lock") or "{}") or {}
-    lock = (
-        yaml.safe_load((root / "dvc.lock").read_text(encoding="utf-8"))
-        if (root / "dvc.lock").exists()
-        else {}
-    )
+    lock = _read_yaml(root / "dvc.lock")
     changes = stage_changes(stage_names, base_lock, lock, dvc_json(root, "status"))
     completed = all(change.state != "not completed" for change in changes)
     params_diff = dvc_json(root, "params", "diff", base_sha).get("params.yaml", {})
     report = {
         "pull_request": {**asdict(pr), "base_sha": base_sha},
-        "data": {"corpus": params.data.corpus, "remote": pr.remote},
+        "data": {"corpus": params.data.corpus if params else None, "remote": pr.remote},
         "params": [
             {"name": name, "old": change.get("old"), "new": change.get("new")}
             for name, change in sorted(params_diff.items())
@@ -71,8 +70,17 @@ def build_report(pr: PullRequest, root: Path = Path(".")) -> dict:
         report["metrics"] = dvc_json(root, "metrics", "diff", base_sha, "--all")
         report["curves"] = curves(root, base_sha)
         report["mlflow"] = mlflow_run(root / "reports" / "train.json")
-    report["verdict"] = verdict(report, params, root, base_sha, base_lock).to_dict()
+    if params is None:
+        report["verdict"] = Verdict("reject", [f"params.yaml is invalid: {params_error}"]).to_dict()
+    else:
+        report["verdict"] = verdict(report, params, root, base_sha, base_lock).to_dict()
     return report
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
 def data_gate(validate_report: Path, changes: list[StageChange]) -> dict:

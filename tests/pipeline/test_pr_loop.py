@@ -5,6 +5,9 @@ remote and no secrets (a fork's PR). The comment they leave is checked like a re
 import html
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -31,19 +34,24 @@ DATA_STAGES = ["ingest", "label", "split", "featurize", "validate"]
 MODEL_STAGES = ["train", "evaluate", "export"]
 
 
-def context(base_sha: str, branch: str) -> dict[str, str]:
-    secrets = {
+def context(base_sha: str, branch: str, secrets: dict[str, str]) -> dict[str, str]:
+    """A fork's pull request: every secret empty but those given."""
+    unset = {
         name: "" for name in EXPRESSION.findall(WORKFLOW.read_text()) if name.startswith("secrets.")
     }
-    return secrets | {
-        "github.event.pull_request.base.sha": base_sha,
-        "github.base_ref": "main",
-        "github.head_ref": branch,
-        "github.event.pull_request.number": "7",
-    }
+    return (
+        unset
+        | secrets
+        | {
+            "github.event.pull_request.base.sha": base_sha,
+            "github.base_ref": "main",
+            "github.head_ref": branch,
+            "github.event.pull_request.number": "7",
+        }
+    )
 
 
-def play_pr(repo, branch: str, **changes) -> dict:
+def play_pr(repo, branch: str, secrets: dict[str, str] | None = None, **changes) -> dict:
     """Commit `section.key` param changes on a new branch off main, then run the PR job."""
     git(repo, "checkout", "-q", "--force", "-B", branch, "main")
     params = yaml.safe_load((repo / "params.yaml").read_text())
@@ -52,9 +60,8 @@ def play_pr(repo, branch: str, **changes) -> dict:
         params[section][key] = value
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
     git(repo, "commit", "-qam", f"change {', '.join(changes)}")
-    steps = run_job(
-        WORKFLOW, "pipeline", repo, context(git(repo, "rev-parse", "main"), branch), SET_UP
-    )
+    base = git(repo, "rev-parse", "main")
+    steps = run_job(WORKFLOW, "pipeline", repo, context(base, branch, secrets or {}), SET_UP)
     body = (repo / "comment" / "comment.md").read_text()
     return {
         "steps": {step.name: step for step in steps},
@@ -151,6 +158,24 @@ def test_a_second_run_updates_the_comment(epochs_pr):
     assert len(thread) == 2 and thread[102]["body"].endswith("again")
 
 
+def test_with_a_dvc_remote_only_evaluation_reruns_is_pushed_and_held(repo, tmp_path_factory):
+    remote = tmp_path_factory.mktemp("dvc-remote")
+    pr = play_pr(
+        repo, "curves", {"secrets.DVC_REMOTE_URL": str(remote)}, **{"evaluate.curve_points": 150}
+    )
+    assert all(step.returncode in (0, None) for step in pr["steps"].values())
+    assert "no DVC remote" not in pr["text"]
+    for stage in [*DATA_STAGES, "train"]:
+        assert table_row(pr["text"], stage)[1] == "♻️ cached"
+    assert "params changed: evaluate.curve_points" in table_row(pr["text"], "evaluate")[2]
+    # The same model scored twice: equal, so it holds rather than being promoted.
+    assert pr["report"]["verdict"]["decision"] == "hold"
+    assert all(c["delta"] == 0 for c in pr["report"]["verdict"]["comparisons"].values())
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    model = next(o for o in lock["stages"]["export"]["outs"] if o["path"] == "models/angler")
+    assert (remote / "files" / "md5" / model["md5"][:2] / model["md5"][2:]).is_file()
+
+
 def test_broken_data_fails_the_pr_and_names_the_expectation(repo):
     pr = play_pr(repo, "fewer-rows", **{"data.demo_size": 400})
     assert pr["steps"]["Pipeline (the validate stage is the data gate)"].returncode != 0
@@ -179,3 +204,27 @@ class Thread:
         elif method == "POST":
             new = max(self.comments_by_id) + 1
             self.comments_by_id[new] = {"id": new, "user": {"type": "Bot"}, **payload}
+
+
+def test_a_params_typo_is_reported_not_crashed_on(repo):
+    git(repo, "checkout", "-q", "--force", "-B", "typo", "main")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["train"]["epoch"] = params["train"].pop("epochs")
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("angler")),
+            "report",
+            "--base",
+            "main",
+            "--out",
+            "typo",
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1, result.stderr
+    text = html.unescape((repo / "typo" / "comment.md").read_text())
+    assert "**Verdict: reject**" in text
+    assert "params.yaml is invalid: unknown key(s) train.epoch" in text
