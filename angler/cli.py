@@ -120,3 +120,72 @@ def report(
             raise typer.Exit(1)
 
     _run("report", render)
+
+
+StoreOption = Annotated[
+    str,
+    typer.Option(
+        envvar="ANGLER_MODEL_STORE",
+        help="Model store: a folder or an fsspec URL (s3://...) holding <version>/ folders.",
+    ),
+]
+
+
+@app.command()
+def promote(
+    env: Annotated[str, typer.Option(help="Environment: an overlay under --overlays.")],
+    model: Annotated[Path, typer.Option(help="The export stage's model folder.")] = Path(
+        "models/angler"
+    ),
+    store: StoreOption = "model-store/angler",
+    overlays: Annotated[Path, typer.Option(help="Kustomize overlays folder.")] = Path(
+        "k8s/overlays"
+    ),
+    canary: Annotated[bool, typer.Option(help="Serve it beside stable as `canary`.")] = False,
+) -> None:
+    """Publish the exported model to the model store and pin its version and digest in
+    k8s/overlays/<env>/model.env, the one file a promotion changes. Commit that file: the
+    merge is the deployment, and `git revert` of the commit is the rollback."""
+
+    def run() -> None:
+        from angler.serving import MODEL_ENV
+        from angler.serving import promote as promote_model
+
+        target = overlays / env
+        if not (target / "kustomization.yaml").exists():
+            raise AnglerError(f"no overlay {target} (environments: {_environments(overlays)})")
+        promotion = promote_model(model, store, target / MODEL_ENV, canary)
+        pin = promotion.canary or promotion.stable
+        label = "canary" if canary else "stable"
+        typer.echo(f"{env}: version {pin.version} ({pin.digest}) as {label}, in {store}")
+        typer.echo(f"commit {target / MODEL_ENV} to deploy it")
+
+    _run("promote", run)
+
+
+@app.command("fetch-model")
+def fetch_model(
+    out: Annotated[Path, typer.Option(help="Folder TF Serving reads (<out>/<version>/).")],
+    config: Annotated[Path, typer.Option(help="Where to write the TF Serving model config.")],
+    store: StoreOption = "model-store/angler",
+    promotion: Annotated[
+        Path | None, typer.Option(help="A model.env file; default: the ANGLER_* variables.")
+    ] = None,
+) -> None:
+    """The serving pod's init step: fetch the pinned versions from the model store, refuse
+    any whose SHA-256 differs from the pinned digest, and write the TF Serving config."""
+
+    def run() -> None:
+        from angler.serving import fetch_model as fetch
+        from angler.serving import promotion_from_env, read_promotion
+
+        pinned = read_promotion(promotion) if promotion else promotion_from_env(os.environ)
+        fetch(store, pinned, out, config)
+        versions = ", ".join(str(pin.version) for pin in pinned.pins())
+        typer.echo(f"fetched version(s) {versions} into {out}; config at {config}")
+
+    _run("fetch-model", run)
+
+
+def _environments(overlays: Path) -> str:
+    return ", ".join(sorted(p.parent.name for p in overlays.glob("*/kustomization.yaml"))) or "none"

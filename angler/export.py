@@ -11,27 +11,17 @@ The `serving_default` signature takes `urls` (tf.string, [None]) and returns
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from angler.errors import AnglerError
-
 SIGNATURE_INPUT = "urls"
 SIGNATURE_OUTPUT = "phishing_probability"
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
 URLS_SPEC = tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)
-
-
-class VersionExists(AnglerError, FileExistsError):
-    """A model version folder is never written twice."""
 
 
 class ServingModule(tf.Module):
@@ -71,35 +61,6 @@ def write_warmup_requests(path: Path, urls: list[str], model_name: str = "angler
                 predict_log=prediction_log_pb2.PredictLog(request=request)
             )
             writer.write(log.SerializeToString())
-
-
-def directory_digest(path: Path) -> str:
-    """SHA-256 over every file's relative path and bytes, in sorted order."""
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        with file.open("rb") as data:
-            for block in iter(lambda: data.read(1 << 20), b""):
-                digest.update(block)
-        digest.update(b"\0")
-    return "sha256:" + digest.hexdigest()
-
-
-def publish_atomically(source: Path, store: Path, version: int) -> Path:
-    """Copy `source` to `store/<version>` so readers never see a half-written version:
-    copy into a hidden temporary folder in the store, then rename it into place."""
-    target = store / str(version)
-    if target.exists():
-        raise VersionExists(f"{target} already exists; model versions are never overwritten")
-    store.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=store))
-    try:
-        shutil.copytree(source, staging, dirs_exist_ok=True)
-        os.rename(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
 
 
 def load_version(store: Path) -> tuple[int, Path]:

@@ -38,12 +38,8 @@ def main(
     import yaml
 
     from angler import tracking
-    from angler.export import (
-        ServingModule,
-        directory_digest,
-        publish_atomically,
-        save_serving_model,
-    )
+    from angler.export import ServingModule, save_serving_model
+    from angler.model_store import directory_digest, publish_atomically
     from angler.params import load_params
     from angler.training import read_shards
 

@@ -1,0 +1,162 @@
+"""Every overlay renders with kustomize, validates offline against the Kubernetes schemas,
+and follows the serving policies; the Argo CD objects are checked field by field."""
+
+import shutil
+import subprocess
+
+import kubernetes_validate
+import pytest
+import yaml
+from conftest import REPO_ROOT
+
+from angler.serving import MODEL_ENV, read_promotion
+
+K8S = REPO_ROOT / "k8s"
+OVERLAYS = sorted(path.parent.name for path in (K8S / "overlays").glob("*/kustomization.yaml"))
+SERVING_KINDS = {
+    "Namespace",
+    "ServiceAccount",
+    "ConfigMap",
+    "Service",
+    "Deployment",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "NetworkPolicy",
+}
+KUBERNETES_VERSION = "1.32.0"
+pytestmark = pytest.mark.skipif(not shutil.which("kubectl"), reason="kubectl is not installed")
+
+
+def kustomize(path) -> list[dict]:
+    result = subprocess.run(["kubectl", "kustomize", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def overlay(request) -> tuple[str, list[dict]]:
+    return request.param, kustomize(K8S / "overlays" / request.param)
+
+
+def one(objects: list[dict], kind: str, name_prefix: str = "angler-serving") -> dict:
+    (found,) = [
+        o for o in objects if o["kind"] == kind and o["metadata"]["name"].startswith(name_prefix)
+    ]
+    return found
+
+
+def pod_spec(objects):
+    return one(objects, "Deployment")["spec"]["template"]["spec"]
+
+
+def test_there_are_staging_and_production_overlays():
+    assert set(OVERLAYS) >= {"staging", "production"}
+
+
+def test_overlay_renders_every_serving_object_in_its_namespace(overlay):
+    env, objects = overlay
+    assert {o["kind"] for o in objects} == SERVING_KINDS
+    namespaced = [o for o in objects if o["kind"] != "Namespace"]
+    assert {o["metadata"]["namespace"] for o in namespaced} == {f"angler-{env}"}
+
+
+def test_rendered_objects_validate_against_the_kubernetes_schemas(overlay):
+    for document in overlay[1]:
+        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def test_validation_rejects_a_broken_object(overlay):
+    deployment = one(overlay[1], "Deployment")
+    deployment["spec"]["replicas"] = "three"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+
+
+def test_pods_run_as_non_root_with_a_read_only_filesystem_and_limits(overlay):
+    spec = pod_spec(overlay[1])
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["automountServiceAccountToken"] is False
+    for container in spec["initContainers"] + spec["containers"]:
+        security = container["securityContext"]
+        assert security["readOnlyRootFilesystem"] is True
+        assert security["allowPrivilegeEscalation"] is False
+        assert security["capabilities"]["drop"] == ["ALL"]
+        assert set(container["resources"]["requests"]) == {"cpu", "memory"}
+        assert set(container["resources"]["limits"]) == {"cpu", "memory"}
+
+
+def test_images_are_pinned(overlay):
+    spec = pod_spec(overlay[1])
+    for container in spec["initContainers"] + spec["containers"]:
+        name, _, tag = container["image"].rpartition(":")
+        assert name and tag and tag != "latest" and "/" not in tag, container["image"]
+
+
+def test_serving_waits_for_the_pinned_version(overlay):
+    (serving,) = pod_spec(overlay[1])["containers"]
+    assert serving["readinessProbe"]["httpGet"]["path"] == "/v1/models/angler/labels/stable"
+    assert serving["startupProbe"]["httpGet"]["path"] == "/v1/models/angler/labels/stable"
+    assert "livenessProbe" in serving
+    args = serving["args"]
+    assert "--model_config_file=/config/models.config" in args
+    assert any(arg.startswith("--model_config_file_poll_wait_seconds=") for arg in args)
+    assert {p["name"]: p["containerPort"] for p in serving["ports"]} == {"grpc": 8500, "http": 8501}
+
+
+def test_the_model_config_map_carries_the_promoted_version(overlay):
+    env, objects = overlay
+    pinned = read_promotion(K8S / "overlays" / env / MODEL_ENV)
+    config = one(objects, "ConfigMap", "angler-model-")
+    assert config["data"]["ANGLER_MODEL_VERSION"] == str(pinned.stable.version)
+    assert config["data"]["ANGLER_MODEL_DIGEST"] == pinned.stable.digest
+    init = pod_spec(objects)["initContainers"][0]
+    assert config["metadata"]["name"] in [ref["configMapRef"]["name"] for ref in init["envFrom"]]
+
+
+def test_config_maps_sync_before_the_deployment(overlay):
+    objects = overlay[1]
+
+    def wave(o):
+        return int(o["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", 0))
+
+    deployment = one(objects, "Deployment")
+    assert all(
+        wave(o) < wave(deployment) for o in objects if o["kind"] in ("ConfigMap", "Namespace")
+    )
+
+
+def test_selectors_match_the_pods(overlay):
+    objects = overlay[1]
+    labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    selectors = [
+        one(objects, "Service")["spec"]["selector"],
+        one(objects, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
+        one(objects, "NetworkPolicy")["spec"]["podSelector"]["matchLabels"],
+    ]
+    for selector in selectors:
+        assert selector and selector.items() <= labels.items()
+    target = one(objects, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", "angler-serving")
+
+
+def test_argocd_project_is_narrow_and_applications_sync_each_overlay():
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in kustomize(K8S / "argocd")}
+    project = objects[("AppProject", "angler")]["spec"]
+    assert "*" not in yaml.safe_dump(project)
+    rendered_kinds = {o["kind"] for env in OVERLAYS for o in kustomize(K8S / "overlays" / env)}
+    allowed = {
+        k["kind"]
+        for k in project["namespaceResourceWhitelist"] + project["clusterResourceWhitelist"]
+    }
+    assert allowed == rendered_kinds
+    applications = [o for (kind, _), o in objects.items() if kind == "Application"]
+    assert sorted(a["spec"]["source"]["path"] for a in applications) == [
+        f"k8s/overlays/{env}" for env in OVERLAYS
+    ]
+    for application in applications:
+        spec = application["spec"]
+        assert spec["project"] == "angler" != "default"
+        assert spec["source"]["repoURL"] in project["sourceRepos"]
+        assert spec["destination"] in project["destinations"]
+        assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+        assert spec["source"]["targetRevision"] == "main"
