@@ -189,3 +189,67 @@ def fetch_model(
 
 def _environments(overlays: Path) -> str:
     return ", ".join(sorted(p.parent.name for p in overlays.glob("*/kustomization.yaml"))) or "none"
+
+
+EnvOption = Annotated[str, typer.Option(help="Environment: an overlay under --overlays.")]
+OverlaysOption = Annotated[Path, typer.Option(help="Kustomize overlays folder.")]
+
+
+@app.command()
+def champion(
+    env: EnvOption = "production", overlays: OverlaysOption = Path("k8s/overlays")
+) -> None:
+    """Move the MLflow alias `champion` to the version the environment pins. Run after a
+    promotion is merged: the registry follows git, never the other way round."""
+
+    def run() -> None:
+        import tempfile
+
+        from angler.registry import set_champion
+        from angler.serving import MODEL_ENV, read_promotion
+
+        pin = read_promotion(overlays / env / MODEL_ENV).stable
+        with tempfile.TemporaryDirectory() as scratch:
+            previous = set_champion(pin.version, pin.digest, Path(scratch))
+        typer.echo(f"champion: version {previous or 'none'} -> {pin.version} ({env})")
+
+    _run("champion", run)
+
+
+@app.command()
+def reconcile(
+    env: EnvOption = "production",
+    overlays: OverlaysOption = Path("k8s/overlays"),
+    store: StoreOption = "model-store/angler",
+    write: Annotated[
+        bool, typer.Option(help="On drift, promote the alias's version in the overlay.")
+    ] = False,
+) -> None:
+    """Check that the registry's `champion` alias is the version git pins. Exits 1 on
+    drift; with --write it also writes the promotion that would make git agree, for a pull
+    request to review (the alias was moved outside git)."""
+
+    def run() -> None:
+        import tempfile
+
+        from angler.registry import champion_version, model_folder_for
+        from angler.serving import MODEL_ENV, read_promotion
+        from angler.serving import promote as promote_model
+
+        pinned = read_promotion(overlays / env / MODEL_ENV).stable.version
+        alias = champion_version()
+        if alias == pinned:
+            typer.echo(f"in sync: git and the registry's champion are both version {pinned}")
+            return
+        typer.echo(
+            f"drift: git pins version {pinned} for {env}, the registry's champion is "
+            f"{alias or 'not set'}"
+        )
+        if write and alias is not None:
+            with tempfile.TemporaryDirectory() as scratch:
+                folder = model_folder_for(alias, Path(scratch))
+                promote_model(folder, store, overlays / env / MODEL_ENV)
+            typer.echo(f"wrote {overlays / env / MODEL_ENV}: open a pull request with it")
+        raise typer.Exit(1)
+
+    _run("reconcile", run)
