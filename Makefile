@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help env java demo test test-fast lint format clean
+.PHONY: help env java demo test test-fast lint format serve clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,20 @@ lint: env ## Lint and check formatting with ruff
 format: env ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+SERVE_ENV ?= staging
+SERVING := .serving
+serve: env ## Serve the model k8s/overlays/$(SERVE_ENV) pins, from the model store, on :8501
+	$(BIN)/angler fetch-model --promotion k8s/overlays/$(SERVE_ENV)/model.env \
+		--out $(abspath $(SERVING))/models --config $(SERVING)/models.config
+	@if command -v tensorflow_model_server >/dev/null; then \
+		exec tensorflow_model_server --port=8500 --rest_api_port=8501 \
+			--model_config_file=$(SERVING)/models.config; \
+	fi; \
+	version=$$(awk -F= '/^ANGLER_MODEL_VERSION=/ {print $$2}' k8s/overlays/$(SERVE_ENV)/model.env); \
+	echo "tensorflow_model_server not found: serving registry version $$version with MLflow"; \
+	$(BIN)/angler champion --env $(SERVE_ENV) --check-only && \
+	exec $(BIN)/mlflow models serve -m models:/angler/$$version --env-manager local --port 8501
 
 clean: ## Remove pipeline outputs (DVC can restore them from its cache)
 	rm -rf data reports/data_docs

@@ -197,19 +197,28 @@ OverlaysOption = Annotated[Path, typer.Option(help="Kustomize overlays folder.")
 
 @app.command()
 def champion(
-    env: EnvOption = "production", overlays: OverlaysOption = Path("k8s/overlays")
+    env: EnvOption = "production",
+    overlays: OverlaysOption = Path("k8s/overlays"),
+    check_only: Annotated[
+        bool, typer.Option(help="Only check that the registry has the pinned model.")
+    ] = False,
 ) -> None:
-    """Move the MLflow alias `champion` to the version the environment pins. Run after a
-    promotion is merged: the registry follows git, never the other way round."""
+    """Move the MLflow alias `champion` to the version the environment pins, once the
+    registry's copy is checked to have the pinned digest. Run after a promotion is merged:
+    the registry follows git, never the other way round."""
 
     def run() -> None:
         import tempfile
 
-        from angler.registry import set_champion
+        from angler.registry import check_version, set_champion
         from angler.serving import MODEL_ENV, read_promotion
 
         pin = read_promotion(overlays / env / MODEL_ENV).stable
         with tempfile.TemporaryDirectory() as scratch:
+            if check_only:
+                check_version(pin.version, pin.digest, Path(scratch))
+                typer.echo(f"registry version {pin.version} is the model {env} pins")
+                return
             previous = set_champion(pin.version, pin.digest, Path(scratch))
         typer.echo(f"champion: version {previous or 'none'} -> {pin.version} ({env})")
 

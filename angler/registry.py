@@ -37,20 +37,23 @@ def champion_version() -> int | None:
     return int(found.version)
 
 
-def set_champion(version: int, digest: str, scratch: Path) -> int | None:
-    """Move `champion` to `version` after checking that it is the pinned model (same
-    digest); return the version it pointed at before."""
-    folder = download_serving_model(version, scratch)
-    actual = directory_digest(folder)
+def check_version(version: int, digest: str, scratch: Path) -> None:
+    """Refuse a registry version whose TF Serving files do not have the pinned digest."""
+    actual = directory_digest(download_serving_model(version, scratch))
     if actual != digest:
         raise RegistryError(
             f"registry version {version} has digest {actual}, git pins {digest}: this is not "
             "the registry the model was promoted from"
         )
+
+
+def set_champion(version: int, digest: str, scratch: Path) -> int | None:
+    """Move `champion` to `version` once it is checked to be the pinned model; return the
+    version it pointed at before."""
+    check_version(version, digest, scratch)
     previous = champion_version()
-    mlflow.MlflowClient().set_registered_model_alias(
-        tracking.REGISTERED_MODEL, CHAMPION, str(version)
-    )
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias(tracking.REGISTERED_MODEL, CHAMPION, str(version))
     return previous
 
 

@@ -1,7 +1,8 @@
 """Runs the `run:` steps of a GitHub Actions job on this machine, the way the runner does:
 bash with -eo pipefail, the job's and step's `env:` with `${{ }}` expressions filled in from
-a context the test gives, GITHUB_PATH applied between steps, and after a failed step only
-the steps marked `if: ${{ !cancelled() }}`. `uses:` steps (checkout, set-up, cache,
+a context the test gives, GITHUB_PATH applied between steps, GITHUB_OUTPUT read into
+`steps.<id>.outputs`, and `if:` conditions of two forms: `${{ !cancelled() }}` (runs after a
+failure too) and `steps.<id>.outputs.<key> == '<value>'`. `uses:` steps (checkout, set-up, cache,
 artifacts) are the test's job: the repository, the venv and the files are already here.
 """
 
@@ -17,6 +18,7 @@ import yaml
 
 EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
 ALWAYS = "${{ !cancelled() }}"
+OUTPUT_TEST = re.compile(r"steps\.([\w-]+)\.outputs\.([\w-]+) == '([^']*)'")
 
 
 @dataclass
@@ -57,18 +59,19 @@ def run_job(
         "GITHUB_STEP_SUMMARY": str(runner / "step_summary.md"),
     }
     env |= {key: fill(value, context) for key, value in job_env.items()}
-    results, failed = [], False
+    results, failed, outputs = [], False, {}
     for step in steps:
         name = step.get("name", step["run"].splitlines()[0])
-        condition = step.get("if")
-        assert condition in (None, ALWAYS), f"the runner cannot evaluate if: {condition}"
         assert not EXPRESSION.search(step["run"]), f"{name}: expression inside run:"
-        if name in skip or (failed and condition != ALWAYS):
+        if name in skip or not should_run(step.get("if"), failed, outputs):
             results.append(StepResult(name, None, ""))
             continue
         added = github_path.read_text().split()
         step_env = env | {key: fill(value, context) for key, value in step.get("env", {}).items()}
         step_env["PATH"] = os.pathsep.join([*reversed(added), env["PATH"]])
+        output_file = runner / "github_output"
+        output_file.write_text("")
+        step_env["GITHUB_OUTPUT"] = str(output_file)
         done = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
             cwd=repo,
@@ -78,4 +81,18 @@ def run_job(
         )
         results.append(StepResult(name, done.returncode, done.stdout + done.stderr))
         failed = failed or done.returncode != 0
+        if "id" in step:
+            lines = output_file.read_text().splitlines()
+            outputs[step["id"]] = dict(line.split("=", 1) for line in lines if "=" in line)
     return results
+
+
+def should_run(condition: str | None, failed: bool, outputs: dict) -> bool:
+    if condition is None:
+        return not failed
+    if condition == ALWAYS:
+        return True
+    test = OUTPUT_TEST.fullmatch(condition.strip())
+    assert test, f"the runner cannot evaluate if: {condition}"
+    step, key, value = test.groups()
+    return not failed and outputs.get(step, {}).get(key) == value
