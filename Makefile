@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help env java demo test test-fast lint format serve clean
+.PHONY: help env java demo test test-fast lint format serve argo clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ lint: env ## Lint and check formatting with ruff
 format: env ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+argo: env ## Regenerate the Argo Workflows YAML in pipeline/argo from its hera source
+	$(BIN)/python pipeline/argo/angler_pipeline.py
 
 SERVE_ENV ?= staging
 SERVING := .serving
