@@ -31,6 +31,16 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# A demo corpus small enough for tests, with a model that still learns it.
+SMALL_DEMO = {
+    "data.demo_size": 4000,
+    "validate.min_rows": 500,
+    "train.epochs": 3,
+    "train.batch_size": 128,
+    "train.early_stopping_patience": 2,
+}
+
+
 def write_params(path: Path, **overrides) -> Path:
     """The repository's params.yaml with `section.key` overrides, written to `path`."""
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
@@ -55,15 +65,6 @@ def demo_run(spark, mlflow_store, tmp_path_factory) -> Path:
     from stage_runner import run_data_stages, run_model_stages
 
     root = tmp_path_factory.mktemp("demo-run")
-    params = write_params(
-        root / "params.yaml",
-        **{
-            "data.demo_size": 4000,
-            "validate.min_rows": 500,
-            "train.epochs": 3,
-            "train.batch_size": 128,
-            "train.early_stopping_patience": 2,
-        },
-    )
+    params = write_params(root / "params.yaml", **SMALL_DEMO)
     run_data_stages(root, params)
     return run_model_stages(root, params)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, SMALL_DEMO
 from git_repo import copy_repo, git
 from workflow_runner import EXPRESSION, run_job
 
@@ -52,16 +52,13 @@ def run(repo: Path, shared: dict, *command: str) -> str:
 def repo(tmp_path_factory, shared) -> Path:
     """main with a pipeline run pushed to the remote and its model promoted and champion."""
     root = tmp_path_factory.mktemp("promote")
-    repo = copy_repo(
-        root / "angler",
-        **{
-            "data.demo_size": 4000,
-            "validate.min_rows": 500,
-            "train.epochs": 2,
-            "train.batch_size": 128,
-            "promote.bootstrap_samples": 300,
-        },
-    )
+    main = {
+        **SMALL_DEMO,
+        "train.epochs": 2,
+        "train.early_stopping_patience": 1,
+        "promote.bootstrap_samples": 300,
+    }
+    repo = copy_repo(root / "angler", **main)
     git(root, "init", "-q", "--bare", "origin.git")
     git(repo, "remote", "add", "origin", str(root / "origin.git"))
     run(

@@ -33,6 +33,12 @@ def angler(repo: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([ANGLER, *args], cwd=repo, capture_output=True, text=True)
 
 
+def promote(repo: Path, env: str, model: Path, store: Path, *more: str):
+    return angler(
+        repo, "promote", "--env", env, "--model", str(model), "--store", str(store), *more
+    )
+
+
 @pytest.fixture
 def repo(tmp_path) -> Path:
     root = tmp_path / "repo"
@@ -53,16 +59,7 @@ def served(repo: Path, store: Path, env: str = "production") -> tuple[int, bool]
 def test_promote_v1_v2_then_revert_keeps_git_and_store_in_step(repo, tmp_path):
     store = tmp_path / "store"
     for version in (1, 2):
-        result = angler(
-            repo,
-            "promote",
-            "--env",
-            "production",
-            "--model",
-            str(exported(tmp_path, version)),
-            "--store",
-            str(store),
-        )
+        result = promote(repo, "production", exported(tmp_path, version), store)
         assert result.returncode == 0, result.stderr
         git(repo, "commit", "-qam", f"promote angler {version} to production")
         assert served(repo, store) == (version, True)
@@ -74,27 +71,8 @@ def test_promote_v1_v2_then_revert_keeps_git_and_store_in_step(repo, tmp_path):
 
 def test_canary_is_served_beside_stable(repo, tmp_path):
     store = tmp_path / "store"
-    angler(
-        repo,
-        "promote",
-        "--env",
-        "staging",
-        "--model",
-        str(exported(tmp_path, 1)),
-        "--store",
-        str(store),
-    )
-    angler(
-        repo,
-        "promote",
-        "--env",
-        "staging",
-        "--model",
-        str(exported(tmp_path, 2)),
-        "--store",
-        str(store),
-        "--canary",
-    )
+    promote(repo, "staging", exported(tmp_path, 1), store)
+    promote(repo, "staging", exported(tmp_path, 2), store, "--canary")
     promotion = read_promotion(repo / "k8s" / "overlays" / "staging" / MODEL_ENV)
     assert (promotion.stable.version, promotion.canary.version) == (1, 2)
     out = tmp_path / "serving"
@@ -140,16 +118,7 @@ def test_a_publish_killed_mid_copy_leaves_no_version(tmp_path):
 def test_a_tampered_model_is_refused_on_publish_and_on_fetch(repo, tmp_path):
     model = exported(tmp_path, 4)
     (model / "4" / "saved_model.pb").write_bytes(b"tampered")
-    result = angler(
-        repo,
-        "promote",
-        "--env",
-        "staging",
-        "--model",
-        str(model),
-        "--store",
-        str(tmp_path / "store"),
-    )
+    result = promote(repo, "staging", model, tmp_path / "store")
     assert result.returncode == 2
     assert "has digest sha256:" in result.stderr and "was promoted" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, SMALL_DEMO
 from git_repo import copy_repo, git
 from workflow_runner import EXPRESSION, run_job
 
@@ -22,14 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "pr.yml"
 SET_UP = ("Set up the environment",)  # the venv is this test run's own
 HOSTILE_BRANCH = "$(touch${IFS}PWNED)"
-MAIN_PARAMS = {
-    "data.demo_size": 4000,
-    "validate.min_rows": 500,
-    "train.epochs": 3,
-    "train.batch_size": 128,
-    "train.early_stopping_patience": 2,
-    "promote.bootstrap_samples": 300,
-}
+MAIN_PARAMS = {**SMALL_DEMO, "promote.bootstrap_samples": 300}
 DATA_STAGES = ["ingest", "label", "split", "featurize", "validate"]
 MODEL_STAGES = ["train", "evaluate", "export"]
 
