@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help env java demo test test-fast lint format serve argo clean
+.PHONY: help env java demo test test-fast lint format serve argo airflow clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,10 +18,12 @@ $(STAMP): pyproject.toml
 		{ echo "error: Python 3.10+ is needed (found $$($(PYTHON) --version 2>&1))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
-	@# Its wheel requires the full `tensorflow` package, which would install a second copy
-	@# beside tensorflow-cpu; it only adds proto modules, so it goes in without dependencies.
-	$(BIN)/pip install --quiet --no-deps "tensorflow-serving-api==2.21.*"
+	$(BIN)/pip install --quiet -e ".[dev,airflow]"
+	@# Both go in without dependencies: tensorflow-serving-api's wheel requires the full
+	@# `tensorflow` beside tensorflow-cpu (it only adds proto modules), and the Spark
+	@# provider's `pyspark-client` would overwrite pyspark's Python files with its own.
+	$(BIN)/pip install --quiet --no-deps "tensorflow-serving-api==2.21.*" \
+		"apache-airflow-providers-apache-spark>=5,<7"
 	@touch $@
 
 env: $(STAMP) ## Create .venv and install Angler with its dependencies
@@ -57,6 +59,10 @@ format: env ## Format the code with ruff
 
 argo: env ## Regenerate the Argo Workflows YAML in pipeline/argo from its hera source
 	$(BIN)/python pipeline/argo/angler_pipeline.py
+
+airflow: env java ## Start Airflow on http://localhost:8080 with the angler_retrain DAG (SQLite)
+	AIRFLOW_HOME=$(abspath .airflow) AIRFLOW__CORE__DAGS_FOLDER=$(abspath pipeline/airflow/dags) \
+		AIRFLOW__CORE__LOAD_EXAMPLES=False ANGLER_REPO=$(abspath .) $(BIN)/airflow standalone
 
 SERVE_ENV ?= staging
 SERVING := .serving

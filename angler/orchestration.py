@@ -47,7 +47,7 @@ def stage_script(stage: str) -> str:
             'if [ -n "${DVC_REMOTE_URL:-}" ]; then',
             '  dvc remote add --local --default --force orchestrator "$DVC_REMOTE_URL"',
             "fi",
-            "dvc pull --run-cache --allow-missing",
+            "dvc pull --run-cache --allow-missing --force",  # a retry replaces half-written files
             f"dvc repro {stage}",
             "dvc push --run-cache",
         ]

@@ -1,0 +1,127 @@
+"""Scheduled retraining on Airflow 3: the dvc.yaml stages as tasks, after the labels have
+matured, then a pull request with the retrained pipeline state. Airflow never deploys: the
+pull request gets the same report and review as a researcher's, and its merge promotes.
+
+Every stage task runs the command of angler/orchestration.py (`dvc repro <stage>` in a
+checkout, the DVC remote's run cache as the hand-off), so any worker on any network can run
+it. Where tasks run is configuration, read from the environment when the DAG is parsed:
+
+  ANGLER_REPO            the checkout tasks run in (default: this repository)
+  ANGLER_SCHEDULE        cron expression or preset (default: @weekly)
+  ANGLER_LABEL_MATURITY  hours after the data interval to wait for late labels (default 48)
+  ANGLER_SPARK_CONN_ID   Spark stages go through SparkSubmitOperator on that connection
+  ANGLER_K8S_NAMESPACE   train runs as a KubernetesPodOperator pod on a GPU node there
+  ANGLER_IMAGE           the stage image for that pod
+
+Tasks go to the Celery queues `spark`, `gpu` and `default`; with nothing configured
+everything runs locally. Secrets come from Airflow connections or a secrets backend.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
+from airflow.sdk import DAG, task
+
+from angler.orchestration import GPU_STAGES, SPARK_STAGES, stage_graph, stage_script
+
+REPO = Path(os.environ.get("ANGLER_REPO", Path(__file__).resolve().parents[3]))
+SPARK_CONN_ID = os.environ.get("ANGLER_SPARK_CONN_ID")
+K8S_NAMESPACE = os.environ.get("ANGLER_K8S_NAMESPACE")
+IMAGE = os.environ.get("ANGLER_IMAGE", "ghcr.io/angler-ml/angler:0.1.0-gpu")
+TASK_DEFAULTS = {
+    "retries": 2,
+    "retry_delay": timedelta(minutes=5),
+    "execution_timeout": timedelta(hours=4),
+}
+
+
+def stage_task(stage: str):
+    """The operator for one stage, by where this installation runs it."""
+    queue = "spark" if stage in SPARK_STAGES else "gpu" if stage in GPU_STAGES else "default"
+    if stage in SPARK_STAGES and SPARK_CONN_ID:
+        from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+        return SparkSubmitOperator(
+            task_id=stage,
+            conn_id=SPARK_CONN_ID,
+            application=str(REPO / "pipeline" / "airflow" / "spark_stage.py"),
+            application_args=[stage],
+            queue=queue,
+        )
+    if stage in GPU_STAGES and K8S_NAMESPACE:
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+        from kubernetes.client import models as k8s
+
+        return KubernetesPodOperator(
+            task_id=stage,
+            name=f"angler-{stage}",
+            namespace=K8S_NAMESPACE,
+            image=IMAGE,
+            cmds=["bash", "-c"],
+            arguments=[f'git clone --depth 1 "$ANGLER_GIT_URL" . && {stage_script(stage)}'],
+            env_from=[
+                k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="angler-pipeline"))
+            ],
+            container_resources=k8s.V1ResourceRequirements(
+                requests={"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"},
+                limits={"cpu": "8", "memory": "32Gi", "nvidia.com/gpu": "1"},
+            ),
+            node_selector={"nvidia.com/gpu.present": "true"},
+            tolerations=[
+                k8s.V1Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")
+            ],
+            queue=queue,
+        )
+    return BashOperator(task_id=stage, bash_command=stage_script(stage), cwd=str(REPO), queue=queue)
+
+
+with DAG(
+    dag_id="angler_retrain",
+    schedule=os.environ.get("ANGLER_SCHEDULE", "@weekly"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=TASK_DEFAULTS,
+    tags=["angler"],
+    doc_md=__doc__,
+) as dag:
+    labels_matured = TimeDeltaSensor(
+        task_id="labels_matured",
+        delta=timedelta(hours=int(os.environ.get("ANGLER_LABEL_MATURITY", "48"))),
+        deferrable=True,
+    )
+    stages = {}
+    for name, upstream in stage_graph(REPO / "dvc.yaml").items():
+        stages[name] = stage_task(name)
+        for before in upstream:
+            stages[before] >> stages[name]
+        if not upstream:
+            labels_matured >> stages[name]
+
+    @task(task_id="open_promotion_pr")
+    def open_promotion_pr(data_interval_end=None) -> str:
+        """Push the retrained state on a branch and open its pull request (connection
+        `angler_github`: token as password, extra {"repository": "owner/name"}); without
+        the connection the rendered body goes to the task log."""
+        from airflow.sdk import BaseHook
+
+        from angler.retrain_pr import open_pull_request, pull_request_body, push_retrain_branch
+
+        branch = f"retrain/{data_interval_end:%Y-%m-%d}"
+        if not push_retrain_branch(REPO, branch):
+            return "the retrained pipeline state equals main's: no pull request"
+        body = pull_request_body(REPO, "origin/main")
+        try:
+            github = BaseHook.get_connection("angler_github")
+        except Exception:  # no such connection: a local or test installation
+            print(body)
+            return f"pushed {branch}; no angler_github connection, so the body is in this log"
+        return open_pull_request(github.extra_dejson["repository"], github.password, branch, body)
+
+    stages["export"] >> open_promotion_pr()

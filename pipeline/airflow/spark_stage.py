@@ -1,0 +1,30 @@
+"""Run one dvc.yaml stage under spark-submit (Airflow's SparkSubmitOperator).
+
+spark-submit gives this driver the master and settings of the Airflow connection; the stage
+runs as `dvc repro <stage>` in a child process whose SparkSession must use them too, so they
+are written to a spark-defaults.conf that the child's Spark reads (SPARK_CONF_DIR).
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from pyspark import SparkConf, SparkContext
+
+from angler.orchestration import stage_script
+
+
+def main(stage: str) -> int:
+    SparkContext._ensure_initialized()  # joins spark-submit's JVM, so SparkConf sees its settings
+    settings = SparkConf().getAll()
+    with tempfile.TemporaryDirectory() as conf_dir:
+        lines = [f"{key} {value}" for key, value in settings if not key.startswith("spark.app.")]
+        (Path(conf_dir) / "spark-defaults.conf").write_text("\n".join(lines) + "\n")
+        env = {**os.environ, "SPARK_CONF_DIR": conf_dir}
+        return subprocess.run(["bash", "-c", stage_script(stage)], env=env).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
