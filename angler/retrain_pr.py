@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from angler.errors import AnglerError
@@ -43,19 +42,20 @@ def push_retrain_branch(repo: Path, branch: str, remote: str = "origin") -> bool
 
 
 def pull_request_body(repo: Path, base: str) -> str:
-    """`angler report` against the base branch: the comment a PR would get."""
+    """`angler report` against the base branch: the comment a PR would get (also left in
+    the checkout's comment/ folder, like the PR workflow's)."""
     angler = Path(sys.executable).with_name("angler")
-    with tempfile.TemporaryDirectory() as out:
-        subprocess.run(
-            [str(angler), "report", "--base", base, "--base-name", base, "--out", out],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-        )
-        body = Path(out) / "comment.md"
-        if not body.exists():
-            raise AnglerError(f"angler report wrote no comment in {repo}")
-        return body.read_text(encoding="utf-8")
+    out = repo / "comment"
+    subprocess.run(
+        [str(angler), "report", "--base", base, "--base-name", base, "--out", str(out)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    body = out / "comment.md"
+    if not body.exists():
+        raise AnglerError(f"angler report wrote no comment in {out}")
+    return body.read_text(encoding="utf-8")
 
 
 def open_pull_request(repository: str, token: str, branch: str, body: str) -> str:

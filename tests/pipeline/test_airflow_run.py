@@ -70,3 +70,5 @@ def test_dag_runs_every_stage_and_pushes_the_promotion_branch(repo):
     pushed = git(repo, "show", "--name-only", "--format=%s", f"origin/{branch}").splitlines()
     assert pushed[0] == f"Retrain: pipeline state of {branch}"
     assert "dvc.lock" in pushed
+    body = (repo / "comment" / "comment.md").read_text()  # the pull request's body
+    assert body.startswith("<!-- angler-report -->") and "**Verdict: " in body

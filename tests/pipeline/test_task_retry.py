@@ -1,6 +1,6 @@
 """A task killed in the middle of its stage and retried leaves what a clean run leaves: the
 retry reruns the stage (DVC recorded nothing for the killed one), and nothing half-written
-survives into dvc.lock."""
+survives into dvc.lock. And the Spark task launcher runs under a real spark-submit."""
 
 import json
 import os
@@ -71,3 +71,31 @@ def test_killed_then_retried_stage_equals_a_clean_run(tmp_path):
         json.loads((repo / "reports" / "ingest.json").read_text()) for repo in (killed, clean)
     ]
     assert reports[0] == reports[1]
+
+
+def test_a_stage_runs_under_spark_submit(tmp_path):
+    """What SparkSubmitOperator runs: spark-submit of the launcher, which joins
+    spark-submit's JVM for its settings and runs the stage's task script."""
+    repo = copy_repo(tmp_path / "angler", **SMALL_DEMO)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "SPARK_MASTER": ""}
+    launcher = Path(__file__).resolve().parents[2] / "pipeline" / "airflow" / "spark_stage.py"
+    done = subprocess.run(
+        [
+            str(BIN / "spark-submit"),
+            "--master",
+            "local[2]",
+            "--conf",
+            "spark.angler.probe=1",
+            str(launcher),
+            "ingest",
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    status = subprocess.run(
+        [str(BIN / "dvc"), "status", "ingest"], cwd=repo, capture_output=True, text=True
+    )
+    assert "up to date" in status.stdout
