@@ -22,7 +22,17 @@ app = typer.Typer(
 )
 
 
-STAGES = ("ingest", "label", "split", "featurize", "validate", "train", "evaluate", "export")
+STAGES = (
+    "ingest",
+    "label",
+    "split",
+    "featurize",
+    "validate",
+    "train",
+    "evaluate",
+    "export",
+    "monitor",
+)
 
 
 def _stage(name: str) -> None:
@@ -65,6 +75,39 @@ def demo_data(
 
     counts = write_demo_corpus(out, size, seed)
     typer.echo(f"wrote {sum(counts.values())} rows in {len(counts)} files under {out}")
+
+
+@app.command()
+def replay(
+    month: Annotated[str, typer.Option(help="The month to replay, YYYY-MM.")],
+    out: Annotated[Path, typer.Option(help="Traffic file to write (Parquet).")],
+    features: Annotated[Path, typer.Option(help="The featurize stage's feature table.")] = Path(
+        "data/features"
+    ),
+    model: Annotated[Path, typer.Option(help="The export stage's model store.")] = Path(
+        "models/angler"
+    ),
+    params_path: Annotated[Path, typer.Option("--params", help="The pipeline's params.yaml.")] = (
+        Path("params.yaml")
+    ),
+) -> None:
+    """Write a month of the dated feeds as served traffic for `angler monitor`: the URLs
+    first seen that month and benign test-split URLs to the monitor's expected class mix,
+    with the model's scores."""
+
+    def run() -> None:
+        from angler.params import load_params
+        from angler.replay import month_traffic, score_traffic
+
+        params = load_params(params_path)
+        traffic = month_traffic(
+            features, month, params.monitor.traffic_phishing_share, params.base.seed
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        score_traffic(traffic, model).to_parquet(out, index=False)
+        typer.echo(f"wrote {len(traffic):,} URLs of {month} to {out}")
+
+    _run("replay", run)
 
 
 @app.command()

@@ -121,6 +121,29 @@ class PromoteParams:
 
 
 @dataclass(frozen=True)
+class MonitorParams:
+    """Drift of served traffic against the training reference (angler/monitor.py)."""
+
+    traffic_phishing_share: float  # class mix the reference is reweighted to
+    min_traffic_urls: int
+    psi_bins: int
+    max_psi: float  # per lexical feature, the TLD mix and the score
+    max_ks: float
+    max_unseen_tld_share: float
+    max_unseen_domain_share: float
+    score_quantiles: tuple[float, ...]
+    max_score_quantile_shift: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.traffic_phishing_share < 1:
+            raise ParamsError("monitor.traffic_phishing_share must be between 0 and 1")
+        if self.psi_bins < 2:
+            raise ParamsError("monitor.psi_bins must be at least 2")
+        if not self.score_quantiles or not all(0 < q < 1 for q in self.score_quantiles):
+            raise ParamsError("monitor.score_quantiles must be a list of levels in (0, 1)")
+
+
+@dataclass(frozen=True)
 class Params:
     base: BaseParams
     data: DataParams
@@ -132,6 +155,7 @@ class Params:
     evaluate: EvaluateParams
     export: ExportParams
     promote: PromoteParams
+    monitor: MonitorParams
 
 
 def load_params(path: Path) -> Params:

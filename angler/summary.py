@@ -58,7 +58,19 @@ def render_summary(reports: Path) -> str:
     if validate:
         verdict = "passed" if validate["success"] else "FAILED: " + "; ".join(validate["failed"])
         lines.append(f"validate:  {verdict}")
+    drift = read_report(reports / "drift.json")
+    if drift:
+        lines.append(f"monitor:   {monitor_line(drift)}")
     unbalanced = [r["stage"] for r in (ingest, label, split) if r and r.get("balanced") is False]
     if unbalanced:
         lines.append(f"row accounting does not balance in: {', '.join(unbalanced)}")
     return "\n".join(lines)
+
+
+def monitor_line(drift: dict) -> str:
+    if drift["status"] == "no traffic":
+        return "no traffic files yet (traffic/README.md)"
+    urls = f"{drift['rows_out']:,} traffic URLs"
+    if not drift["drift"]:
+        return f"stable over {urls}"
+    return f"DRIFT over {urls}: " + "; ".join(drift["exceeded"])

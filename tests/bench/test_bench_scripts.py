@@ -1,11 +1,16 @@
 """Each benchmark script still runs, in its tiny mode. No timing is asserted."""
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
 from conftest import REPO_ROOT
+
+from angler.cli import STAGES
+from angler.features import NUMERIC_FEATURES
+from angler.orchestration import stage_graph
 
 pytestmark = pytest.mark.slow
 
@@ -68,3 +73,58 @@ def test_model_run_collects_a_pipeline_run(demo_run, tmp_path):
     result = run_script("model_run.py", "--run", str(demo_run), "--out", str(out))
     assert "| Angler model | test |" in result.stdout
     assert json.loads(out.read_text())["train_seconds"] > 0
+
+
+def test_pipeline_runs_benchmark_runs_tiny(tmp_path):
+    """Also the test that `dvc repro` runs every stage, then nothing, then only what a
+    train: param reaches."""
+    out = tmp_path / "pipeline_runs.json"
+    result = run_script("pipeline_runs.py", "--tiny", "--out", str(out))
+    full_row, unchanged_row, incremental_row = result.stdout.splitlines()
+    assert full_row.startswith("| make demo (warm env) | full | 3,000 URLs |")
+    assert unchanged_row.startswith("| make demo (warm env) | nothing changed |")
+    assert incremental_row.startswith("| make demo (warm env) | after a train: param change |")
+    measured = json.loads(out.read_text())
+    assert measured["full"]["stages"] == list(STAGES)
+    assert measured["nothing_changed"]["stages"] == []
+    assert measured["nothing_changed"]["dvc_lock_unchanged"] is True
+    graph = stage_graph(REPO_ROOT / "dvc.yaml")
+    reached = {"train"}
+    for stage, upstream in graph.items():  # dvc.yaml order is a topological order
+        if reached & set(upstream):
+            reached.add(stage)
+    assert measured["after_train_param_change"]["stages"] == [s for s in graph if s in reached]
+    assert measured["incremental_ratio"] > 0
+
+
+def test_training_benchmark_runs_tiny(demo_run, tmp_path):
+    out = tmp_path / "training.json"
+    result = run_script(
+        "training.py",
+        "--shards",
+        str(demo_run / "data" / "shards"),
+        "--gate",
+        str(demo_run / "reports" / "validate.json"),
+        "--tiny",
+        "--out",
+        str(out),
+    )
+    assert re.fullmatch(
+        r"\| training \| .+ \| [\d,]+ URLs \| epoch 1: [\d.]+ s \| [\d,]+ URLs/s \|\n",
+        result.stdout,
+    )
+    measured = json.loads(out.read_text())
+    assert len(measured["epoch_seconds"]) == measured["epochs"] == 1
+    assert measured["urls_per_second"] > 0
+
+
+def test_drift_replay_runs_tiny(demo_run, tmp_path):
+    out = tmp_path / "drift_replay.json"
+    result = run_script("drift_replay.py", "--run", str(demo_run), "--tiny", "--out", str(out))
+    rows = result.stdout.splitlines()
+    assert [row.split(" | ")[0] for row in rows] == ["| 2024-10", "| 2024-11", "| 2024-12"]
+    measured = json.loads(out.read_text())
+    assert list(measured["months"]) == ["2024-10", "2024-11", "2024-12"]
+    for month in measured["months"].values():
+        assert month["urls"] >= 500 and isinstance(month["drift"], bool)
+        assert set(month["features"]) == set(NUMERIC_FEATURES)

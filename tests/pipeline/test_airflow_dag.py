@@ -23,12 +23,12 @@ def airflow_home(tmp_path, monkeypatch):
     return tmp_path
 
 
-def load_dag():
+def load_dag(dag_id: str = "angler_retrain"):
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
-    return bag.dags["angler_retrain"]
+    return bag.dags[dag_id]
 
 
 def test_dag_imports_without_errors_or_heavy_imports(airflow_home):
@@ -42,7 +42,7 @@ def test_dag_imports_without_errors_or_heavy_imports(airflow_home):
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     errors, dags, heavy = json.loads(result.stdout.strip().splitlines()[-1])
-    assert (errors, dags, heavy) == ({}, ["angler_retrain"], [])
+    assert (errors, sorted(dags), heavy) == ({}, ["angler_monitor", "angler_retrain"], [])
 
 
 def test_dag_runs_the_dvc_graph_between_the_sensor_and_the_pull_request(airflow_home):
@@ -58,7 +58,18 @@ def test_dag_runs_the_dvc_graph_between_the_sensor_and_the_pull_request(airflow_
             "spark" if stage in SPARK_STAGES else "gpu" if stage in GPU_STAGES else "default"
         )
     assert dag.get_task("labels_matured").deferrable is True
-    assert dag.get_task("open_promotion_pr").upstream_task_ids == {"export"}
+    last_stages = {stage for stage in graph if not any(stage in up for up in graph.values())}
+    assert last_stages == {"export", "monitor"}
+    assert dag.get_task("open_promotion_pr").upstream_task_ids == last_stages
+
+
+def test_monitor_dag_runs_the_monitor_stage_and_starts_retraining_on_drift(airflow_home):
+    dag = load_dag("angler_monitor")
+    chain = ["collect_traffic", "monitor", "drift_detected", "retrain"]
+    for before, after in zip(chain, chain[1:], strict=False):
+        assert dag.get_task(after).upstream_task_ids == {before}
+    assert dag.get_task("monitor").bash_command == stage_script("monitor")
+    assert dag.get_task("retrain").trigger_dag_id == load_dag().dag_id
 
 
 KUBECONFIG = """apiVersion: v1

@@ -19,12 +19,15 @@ BIN = Path(sys.executable).parent
 
 
 DAG_TEST = """
-import json, pendulum
+import json, sys, pendulum
 from airflow.dag_processing.dagbag import DagBag
-dag = DagBag(dag_folder=%r).dags["angler_retrain"]
+from airflow.models import DagRun
+dag = DagBag(dag_folder=%r).dags[sys.argv[1]]
 run = dag.test(logical_date=pendulum.datetime(2026, 11, 1, tz="UTC"))
 states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-print(json.dumps({"states": states, "end": f"{run.data_interval_end:%%Y-%%m-%%d}"}))
+started = [r.conf for r in DagRun.find(dag_id="angler_retrain") if r.conf]  # by a trigger
+end = f"{run.data_interval_end:%%Y-%%m-%%d}"
+print(json.dumps({"states": states, "end": end, "started": started}))
 """
 
 
@@ -51,19 +54,26 @@ def airflow_env(repo: Path) -> dict[str, str]:
     }
 
 
-def test_dag_runs_every_stage_and_pushes_the_promotion_branch(repo):
+def run_dag(dag_id: str, env: dict[str, str]) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", DAG_TEST % str(DAGS), dag_id],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_dags_retrain_then_monitor_drift_and_start_retraining(repo):
     env = airflow_env(repo)
     migrate = subprocess.run(
         [str(BIN / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True
     )
     assert migrate.returncode == 0, migrate.stderr[-2000:]
-    done = subprocess.run(
-        [sys.executable, "-c", DAG_TEST % str(DAGS)], env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = run_dag("angler_retrain", env)
     assert set(result["states"].values()) == {"success"}, result["states"]
-    assert len(result["states"]) == 10  # sensor, eight stages, pull request
+    assert len(result["states"]) == 11  # sensor, nine stages, pull request
     status = subprocess.run([str(BIN / "dvc"), "status"], cwd=repo, capture_output=True, text=True)
     assert "up to date" in status.stdout  # dvc.lock describes exactly what the tasks left
     branch = f"retrain/{result['end']}"
@@ -72,3 +82,16 @@ def test_dag_runs_every_stage_and_pushes_the_promotion_branch(repo):
     assert "dvc.lock" in pushed
     body = (repo / "comment" / "comment.md").read_text()  # the pull request's body
     assert body.startswith("<!-- angler-report -->") and "**Verdict: " in body
+
+    # Traffic on TLDs the training data never had: the monitor DAG must start retraining.
+    urls = [f"http://account-{i}.zip/verify" for i in range(600)]
+    traffic = "url,score\n" + "".join(f"{url},0.5\n" for url in urls)
+    (repo / "traffic" / "today.csv").write_text(traffic)
+    result = run_dag("angler_monitor", env)
+    assert result["states"] == dict.fromkeys(
+        ["collect_traffic", "monitor", "drift_detected", "retrain"], "success"
+    )
+    drift = json.loads((repo / "reports" / "drift.json").read_text())
+    assert drift["drift"] is True and drift["tld"]["unseen_share"] == 1.0
+    (started,) = result["started"]
+    assert started["reason"] == "angler_monitor found drift in the traffic of 2026-11-01"

@@ -24,7 +24,7 @@ SET_UP = ("Set up the environment",)  # the venv is this test run's own
 HOSTILE_BRANCH = "$(touch${IFS}PWNED)"
 MAIN_PARAMS = {**SMALL_DEMO, "promote.bootstrap_samples": 300}
 DATA_STAGES = ["ingest", "label", "split", "featurize", "validate"]
-MODEL_STAGES = ["train", "evaluate", "export"]
+MODEL_STAGES = ["train", "evaluate", "export", "monitor"]  # monitor reads the model's scores
 
 
 def context(base_sha: str, branch: str, secrets: dict[str, str]) -> dict[str, str]:

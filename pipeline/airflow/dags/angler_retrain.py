@@ -1,5 +1,6 @@
 """Scheduled retraining on Airflow 3: the dvc.yaml stages as tasks, after the labels have
-matured, then a pull request with the retrained pipeline state. Airflow never deploys: the
+matured, then a pull request with the retrained pipeline state. angler_monitor also starts
+it when served traffic has drifted, and the pull request says so. Airflow never deploys: the
 pull request gets the same report and review as a researcher's, and its merge promotes.
 
 Every stage task runs the command of angler/orchestration.py (`dvc repro <stage>` in a
@@ -105,7 +106,7 @@ with DAG(
             labels_matured >> stages[name]
 
     @task(task_id="open_promotion_pr")
-    def open_promotion_pr(data_interval_end=None) -> str:
+    def open_promotion_pr(data_interval_end=None, dag_run=None) -> str:
         """Push the retrained state on a branch and open its pull request (connection
         `angler_github`: token as password, extra {"repository": "owner/name"}); without
         the connection the rendered body goes to the task log."""
@@ -117,6 +118,8 @@ with DAG(
         if not push_retrain_branch(REPO, branch):
             return "the retrained pipeline state equals main's: no pull request"
         body = pull_request_body(REPO, "origin/main")
+        if reason := (dag_run.conf or {}).get("reason"):
+            body = f"Retraining started because {reason}.\n\n{body}"
         try:
             github = BaseHook.get_connection("angler_github")
         except Exception:  # no such connection: a local or test installation
@@ -124,4 +127,5 @@ with DAG(
             return f"pushed {branch}; no angler_github connection, so the body is in this log"
         return open_pull_request(github.extra_dejson["repository"], github.password, branch, body)
 
-    stages["export"] >> open_promotion_pr()
+    last_stages = [stages[name] for name in stages if not stages[name].downstream_task_ids]
+    last_stages >> open_promotion_pr()
