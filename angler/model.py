@@ -6,7 +6,9 @@ raw strings TensorFlow Serving receives and training and serving cannot drift ap
 - `canonical_url_text` rebuilds `url_key` (angler.urls) with tf.strings: no scheme, lower-case
   host, no leading `www.`, no default port, no trailing slash;
 - a hashed bag of character n-grams and word tokens (fastText-style), one embedding table;
-- a byte-level CNN in the spirit of URLNet: byte embedding, parallel convolutions, max pooling.
+- a byte-level CNN in the spirit of URLNet: byte embedding, parallel convolutions, max pooling;
+- averaged with a logistic regression on sublinear TF-IDF character n-grams (`TfidfLogit`),
+  fitted after the network by angler.training.fit_tfidf_logit.
 """
 
 from __future__ import annotations
@@ -33,6 +35,49 @@ def canonical_url_text(urls: tf.Tensor) -> tf.Tensor:
     rest = tf.strings.regex_replace(rest, r"^([^#]*)#$", r"\1")  # empty fragment
     rest = tf.strings.regex_replace(rest, r"^([^?#]*?)/+([?#].*)?$", r"\1\2")
     return host + rest
+
+
+def char_ngram_ids(text: tf.Tensor, buckets: int) -> tf.RaggedTensor:
+    """Hashed character 3-5-grams of each string, [batch, (n-grams)]."""
+    chars = tf.strings.unicode_split(text, "UTF-8", errors="replace")
+    return tf.strings.to_hash_bucket_fast(
+        tf.strings.ngrams(chars, list(NGRAM_WIDTHS), separator=""), buckets
+    )
+
+
+@keras.saving.register_keras_serializable(package="angler")
+class TfidfLogit(keras.layers.Layer):
+    """Strings -> logit [batch, 1] of a linear model on L2-normalised sublinear TF-IDF
+    character n-grams: scikit-learn's TfidfTransformer and LogisticRegression, in-graph.
+    Its weights are not trained by Keras; fit_tfidf_logit sets them."""
+
+    def __init__(self, buckets: int, **kwargs):
+        super().__init__(**kwargs)
+        self.buckets = buckets
+
+    def build(self, input_shape):
+        shape = (self.buckets,)
+        self.idf = self.add_weight(name="idf", shape=shape, initializer="ones", trainable=False)
+        self.coef = self.add_weight(name="coef", shape=shape, initializer="zeros", trainable=False)
+        self.bias = self.add_weight(name="bias", shape=(), initializer="zeros", trainable=False)
+
+    def call(self, urls):
+        ids = char_ngram_ids(canonical_url_text(tf.reshape(urls, [-1])), self.buckets)
+        keys = ids.value_rowids() * self.buckets + ids.flat_values  # one key per (URL, n-gram)
+        unique, _, counts = tf.unique_with_counts(keys)
+        rows, columns = unique // self.buckets, unique % self.buckets
+        weight = (1.0 + tf.math.log(tf.cast(counts, "float32"))) * tf.gather(self.idf, columns)
+        norm = tf.sqrt(tf.math.unsorted_segment_sum(tf.square(weight), rows, ids.nrows()))
+        dot = tf.math.unsorted_segment_sum(
+            weight * tf.gather(self.coef, columns), rows, ids.nrows()
+        )
+        return (dot / tf.maximum(norm, 1e-12) + self.bias)[:, None]
+
+    def compute_output_spec(self, urls):
+        return keras.KerasTensor((urls.shape[0], 1), dtype="float32")
+
+    def get_config(self):
+        return super().get_config() | {"buckets": self.buckets}
 
 
 @keras.saving.register_keras_serializable(package="angler")
@@ -113,4 +158,14 @@ def build_model(params: ModelParams) -> keras.Model:
     probability = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="phishing")(
         hidden
     )
+    return keras.Model(urls, probability, name="angler")
+
+
+def with_tfidf_logit(network: keras.Model, tfidf: TfidfLogit) -> keras.Model:
+    """The served model: the mean of the network's and the linear model's probabilities."""
+    urls = network.input
+    linear = keras.layers.Activation("sigmoid", dtype="float32", name="tfidf_probability")(
+        tfidf(urls)
+    )
+    probability = keras.layers.Average(name="ensemble")([network.output, linear])
     return keras.Model(urls, probability, name="angler")

@@ -79,6 +79,7 @@ class ModelParams:
     conv_kernel_sizes: tuple[int, ...]
     hidden_units: int
     dropout: float
+    tfidf_c: float  # C of the TF-IDF logistic regression averaged in; 0 turns it off
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import tensorflow as tf
 
-from angler.model import build_model
+from angler.model import TfidfLogit, build_model, canonical_url_text, char_ngram_ids
 from angler.params import ModelParams, TrainParams
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,48 @@ def train_model(
     )
     metrics = {k: [float(v) for v in values] for k, values in history.history.items()}
     return model, metrics | {"epoch_seconds": timer.seconds}
+
+
+def ngram_counts(urls: pd.Series, buckets: int, batch_size: int = 8192):
+    """Sparse [URLs, buckets] counts of the hashed character n-grams TfidfLogit sees."""
+    from scipy import sparse
+
+    ids, lengths = [], []
+    for start in range(0, len(urls), batch_size):
+        batch = tf.constant(urls.iloc[start : start + batch_size].to_numpy(dtype=object))
+        ragged = char_ngram_ids(canonical_url_text(batch), buckets)
+        ids.append(ragged.flat_values.numpy())
+        lengths.append(ragged.row_lengths().numpy())
+    columns = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+    indptr = np.concatenate([[0], np.cumsum(np.concatenate(lengths))]) if lengths else [0]
+    counts = sparse.csr_matrix(
+        (np.ones(len(columns), np.float32), columns, indptr), shape=(len(urls), buckets)
+    )
+    counts.sum_duplicates()
+    return counts
+
+
+def fit_tfidf_logit(train: pd.DataFrame, buckets: int, c: float) -> TfidfLogit:
+    """Fit the TF-IDF logistic regression (balanced classes) and return it as a layer."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+
+    start = time.perf_counter()
+    counts = ngram_counts(train["url"], buckets)
+    tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
+    linear = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=2000)
+    linear.fit(tfidf.transform(counts), train["label"].to_numpy())
+    layer = TfidfLogit(buckets, dtype="float32", name="tfidf_logit")
+    layer.build(None)
+    layer.set_weights(
+        [
+            tfidf.idf_.astype("float32"),
+            linear.coef_[0].astype("float32"),
+            np.float32(linear.intercept_[0]),
+        ]
+    )
+    log.info("TF-IDF logistic regression fitted in %.1f s", time.perf_counter() - start)
+    return layer
 
 
 def predict(model: keras.Model, urls: pd.Series, batch_size: int = 1024) -> np.ndarray:

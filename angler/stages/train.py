@@ -27,11 +27,13 @@ def main(
     """
     import mlflow
     import yaml
+    from sklearn.metrics import roc_auc_score
 
     from angler import tracking
+    from angler.model import with_tfidf_logit
     from angler.params import load_params
     from angler.reports import write_report
-    from angler.training import read_shards, train_model
+    from angler.training import fit_tfidf_logit, predict, read_shards, train_model
 
     params = load_params(params_path)
     checks = json.loads(gate.read_text(encoding="utf-8"))
@@ -55,9 +57,22 @@ def main(
             validation,
             on_epoch_end=lambda epoch, logs: mlflow.log_metrics(logs, step=epoch),
         )
+        best = max(range(len(history["val_auc"])), key=history["val_auc"].__getitem__)
+        tfidf = {}
+        if params.model.tfidf_c:
+            tfidf_layer = fit_tfidf_logit(train, params.model.ngram_buckets, params.model.tfidf_c)
+            labels = validation["label"].to_numpy()
+            tfidf["network_val_auc"] = roc_auc_score(labels, predict(trained, validation["url"]))
+            trained = with_tfidf_logit(trained, tfidf_layer)
+            tfidf["served_val_auc"] = roc_auc_score(labels, predict(trained, validation["url"]))
+            log.info(
+                "validation ROC AUC: network %.4f, averaged with TF-IDF %.4f",
+                tfidf["network_val_auc"],
+                tfidf["served_val_auc"],
+            )
+            mlflow.log_metrics(tfidf)
         model.parent.mkdir(parents=True, exist_ok=True)
         trained.save(model)
-        best = max(range(len(history["val_auc"])), key=history["val_auc"].__getitem__)
         result = {
             "mlflow_run_id": run.info.run_id,
             "train_urls": len(train),
@@ -70,5 +85,6 @@ def main(
                 len(train) * len(history["epoch_seconds"]) / sum(history["epoch_seconds"])
             ),
             "history": history,
+            **tfidf,
         }
         write_report(report, "train", result)
