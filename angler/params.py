@@ -123,7 +123,7 @@ class PromoteParams:
 
 @dataclass(frozen=True)
 class MonitorParams:
-    """Drift of served traffic against the training reference (angler/monitor.py)."""
+    """Drift of served traffic against the reference period (angler/monitor.py)."""
 
     traffic_phishing_share: float  # class mix the reference is reweighted to
     min_traffic_urls: int

@@ -1,4 +1,4 @@
-"""`angler monitor`: served traffic against the training reference -> drift report and plot."""
+"""`angler monitor`: served traffic against the reference period -> drift report and plot."""
 
 import logging
 from pathlib import Path
@@ -20,7 +20,7 @@ def main(
     quarantine: Annotated[Path, typer.Option(help="CSV of traffic rows that could not be used.")],
     params_path: ParamsOption = Path("params.yaml"),
 ) -> None:
-    """Measure drift of recent traffic (URLs with their served scores) from the training data.
+    """Measure drift of recent traffic (URLs with their served scores) from the reference data.
 
     PSI and KS per lexical feature and for the score, the TLD mix, the shares of unseen
     TLDs and registered domains, and score-quantile shifts, each judged by the limits in
