@@ -122,15 +122,16 @@ def collect_traffic(source: str, folder: Path) -> list[str]:
     sources = fsspec.open_files(source)
     if not sources:
         raise TrafficError(f"no traffic files match {source}")
+    names = [Path(remote.path).name for remote in sources]
+    wrong = [name for name in names if not name.endswith(TRAFFIC_SUFFIXES)]
+    if wrong:  # checked before anything in `folder` is replaced
+        raise TrafficError(f"traffic files are .parquet or .csv, not {', '.join(wrong)}")
     for old in traffic_files(folder):
         old.unlink()
-    for remote in sources:
-        name = Path(remote.path).name
-        if not name.endswith(TRAFFIC_SUFFIXES):
-            raise TrafficError(f"{remote.path}: traffic files are .parquet or .csv")
+    for remote, name in zip(sources, names, strict=True):
         with remote as src, open(folder / name, "wb") as dst:
             shutil.copyfileobj(src, dst)
-    return [Path(remote.path).name for remote in sources]
+    return names
 
 
 def write_quarantine(rows: pd.DataFrame, path: Path) -> None:
