@@ -105,7 +105,7 @@ class ExportParams:
 
 @dataclass(frozen=True)
 class PromoteParams:
-    """The champion/challenger verdict (angler/verdict.py)."""
+    """The champion/challenger verdict (angler/review/verdict.py)."""
 
     bootstrap_samples: int
     confidence: float  # of the paired bootstrap intervals
@@ -123,7 +123,7 @@ class PromoteParams:
 
 @dataclass(frozen=True)
 class MonitorParams:
-    """Drift of served traffic against the reference period (angler/monitor.py)."""
+    """Drift of served traffic against the reference period (angler/monitor/reference.py)."""
 
     traffic_phishing_share: float  # class mix the reference is reweighted to
     min_traffic_urls: int

@@ -18,9 +18,9 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from angler.evaluation import evaluation_slices, slice_metrics
-from angler.training import read_shards
-from angler.urls import UrlError, parse_url
+from angler.data.urls import UrlError, parse_url
+from angler.model.evaluation import evaluation_slices, slice_metrics
+from angler.model.training import read_shards
 
 
 def url_keys(urls) -> list[str]:

@@ -25,11 +25,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pandas as pd  # noqa: E402
 from result_file import write_result  # noqa: E402
 
-from angler.features import NUMERIC_FEATURES  # noqa: E402
-from angler.monitor import load_reference, measure_drift  # noqa: E402
+from angler.data.schema import NUMERIC_FEATURES  # noqa: E402
+from angler.monitor.reference import load_reference, measure_drift  # noqa: E402
+from angler.monitor.replay import month_traffic, score_traffic  # noqa: E402
+from angler.monitor.traffic import load_traffic  # noqa: E402
 from angler.params import load_params  # noqa: E402
-from angler.replay import month_traffic, score_traffic  # noqa: E402
-from angler.traffic import load_traffic  # noqa: E402
 
 
 def months_after_cutoff(run: Path) -> list[str]:

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from result_file import write_result  # noqa: E402
 
-from angler.training import read_shards  # noqa: E402
+from angler.model.training import read_shards  # noqa: E402
 
 BATCH_SIZES = (1, 8, 64, 256, 1024, 4096)
 

@@ -7,16 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-FIXTURE_CORPUS = REPO_ROOT / "tests" / "fixtures" / "corpus"
-SHARED_DATA = Path(os.environ.get("ANGLER_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+from helpers.paths import SHARED_DATA, SMALL_DEMO, write_params
 
 
 @pytest.fixture(scope="session")
 def spark():
-    from angler.spark import spark_session
+    from angler.data.spark import spark_session
 
     os.environ.setdefault("ANGLER_SPARK_LOG_LEVEL", "ERROR")
     session = spark_session("tests")
@@ -31,26 +28,6 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-# A demo corpus small enough for tests, with a model that still learns it.
-SMALL_DEMO = {
-    "data.demo_size": 4000,
-    "validate.min_rows": 500,
-    "train.epochs": 3,
-    "train.batch_size": 128,
-    "train.early_stopping_patience": 2,
-}
-
-
-def write_params(path: Path, **overrides) -> Path:
-    """The repository's params.yaml with `section.key` overrides, written to `path`."""
-    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
-    for dotted, value in overrides.items():
-        section, key = dotted.split(".")
-        params[section][key] = value
-    path.write_text(yaml.safe_dump(params), encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="session")
 def mlflow_store(tmp_path_factory) -> str:
     """A throwaway MLflow store for the whole run, so tests never touch ./mlflow.db."""
@@ -62,7 +39,7 @@ def mlflow_store(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def demo_run(spark, mlflow_store, tmp_path_factory) -> Path:
     """The whole pipeline, in-process, on a small demo corpus: data, model, export."""
-    from stage_runner import run_data_stages, run_model_stages
+    from helpers.stage_runner import run_data_stages, run_model_stages
 
     root = tmp_path_factory.mktemp("demo-run")
     params = write_params(root / "params.yaml", **SMALL_DEMO)

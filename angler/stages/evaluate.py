@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from angler.stages.options import (
+from angler.options import (
     KerasModelOption,
     ParamsOption,
     ShardsOption,
@@ -34,10 +34,10 @@ def main(
     import keras
     import mlflow
 
-    from angler import tracking
-    from angler.evaluation import evaluate_slices, evaluation_slices, write_plots
+    from angler.model import tracking
+    from angler.model.evaluation import evaluate_slices, evaluation_slices, write_plots
+    from angler.model.training import predict, read_shards
     from angler.params import load_params
-    from angler.training import predict, read_shards
 
     params = load_params(params_path)
     trained = keras.saving.load_model(model, compile=False)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from angler.stages.options import ParamsOption, ReportOption
+from angler.options import ParamsOption, ReportOption
 
 
 def main(
@@ -16,10 +16,10 @@ def main(
     params_path: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Compute the lexical feature table and write the TensorFlow input shards."""
-    from angler.featurize import feature_table, write_shards
+    from angler.data.featurize import feature_table, write_shards
+    from angler.data.spark import spark_session
     from angler.params import load_params
     from angler.reports import write_report
-    from angler.spark import spark_session
 
     params = load_params(params_path)
     spark = spark_session("featurize")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from angler.stages.options import ParamsOption, ReportOption, project_root
+from angler.options import ParamsOption, ReportOption, project_root
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +24,12 @@ def main(
     """
     import tempfile
 
-    from angler.demo import write_demo_corpus
-    from angler.ingest import ingest_corpus
+    from angler.data.demo import write_demo_corpus
+    from angler.data.feeds import discover_feeds
+    from angler.data.ingest import ingest_corpus
+    from angler.data.spark import spark_session
     from angler.params import load_params
     from angler.reports import write_report
-    from angler.spark import spark_session
 
     params = load_params(params_path)
     corpus = params.data.corpus_path(project_root(params_path))
@@ -41,8 +42,9 @@ def main(
                 sum(counts.values()),
                 params.base.seed,
             )
+        feeds = discover_feeds(corpus)  # a wrong corpus fails here, before Spark starts
         spark = spark_session("ingest")
-        result = ingest_corpus(spark, corpus, params.data.max_url_length, out, quarantine)
+        result = ingest_corpus(spark, corpus, feeds, params.data.max_url_length, out, quarantine)
     if params.data.corpus == "demo":
         result["corpus"] = "demo"
     write_report(report, "ingest", result)

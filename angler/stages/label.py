@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from angler.stages.options import ReportOption
+from angler.options import ReportOption
 
 
 def main(
@@ -18,9 +18,9 @@ def main(
     Phishing feeds give 1, benign and allow lists give 0; a URL listed by both is phishing
     and counted as a conflict.
     """
-    from angler.labels import label_report, label_urls
+    from angler.data.labels import label_report, label_urls
+    from angler.data.spark import spark_session
     from angler.reports import write_report
-    from angler.spark import spark_session
 
     spark = spark_session("label")
     sightings = spark.read.parquet(str(ingested))

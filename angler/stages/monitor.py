@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from angler.stages.options import ParamsOption, ReportOption
+from angler.options import ParamsOption, ReportOption
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,16 @@ def main(
     """
     import pandas as pd
 
-    from angler.monitor import load_reference, measure_drift
-    from angler.monitor_plot import write_drift_plot, write_no_traffic_plot
+    from angler.monitor.plot import write_drift_plot, write_no_traffic_plot
+    from angler.monitor.reference import load_reference, measure_drift
+    from angler.monitor.traffic import (
+        QUARANTINE_COLUMNS,
+        load_traffic,
+        traffic_files,
+        write_quarantine,
+    )
     from angler.params import load_params
     from angler.reports import write_report
-    from angler.traffic import QUARANTINE_COLUMNS, load_traffic, traffic_files, write_quarantine
 
     params = load_params(params_path)
     files = traffic_files(traffic)

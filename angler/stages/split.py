@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from angler.stages.options import ParamsOption, ReportOption
+from angler.options import ParamsOption, ReportOption
 
 
 def main(
@@ -19,10 +19,10 @@ def main(
     Whole domains go to one split by a seeded hash; domains first seen in the newest
     split.temporal_months months of dated feeds form the temporal test slice.
     """
+    from angler.data.spark import spark_session
+    from angler.data.splits import assign_splits, split_report, temporal_cutoff
     from angler.params import load_params
     from angler.reports import write_report
-    from angler.spark import spark_session
-    from angler.splits import assign_splits, split_report, temporal_cutoff
 
     params = load_params(params_path)
     spark = spark_session("split")

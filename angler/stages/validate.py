@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from angler.errors import AnglerError
-from angler.stages.options import ParamsOption, ReportOption
+from angler.options import ParamsOption, ReportOption
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def main(
     """
     import pandas as pd
 
-    from angler.checks import run_data_checks
+    from angler.data.checks import run_data_checks
     from angler.params import load_params
     from angler.reports import write_report
 

@@ -23,7 +23,7 @@ def main(stage: str) -> int:
         lines = [f"{key} {value}" for key, value in settings if not key.startswith("spark.app.")]
         (Path(conf_dir) / "spark-defaults.conf").write_text("\n".join(lines) + "\n")
         env = {**os.environ, "SPARK_CONF_DIR": conf_dir}
-        # angler/spark.py takes the master from SPARK_MASTER (else it would run local[*]).
+        # angler/data/spark.py takes the master from SPARK_MASTER (else it would run local[*]).
         env["SPARK_MASTER"] = dict(settings).get("spark.master", env.get("SPARK_MASTER", ""))
         return subprocess.run(["bash", "-c", stage_script(stage)], env=env).returncode
 

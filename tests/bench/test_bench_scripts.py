@@ -6,11 +6,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT
 
 from angler.cli import STAGES
-from angler.features import NUMERIC_FEATURES
+from angler.data.schema import NUMERIC_FEATURES
 from angler.orchestration import stage_graph
+
+from helpers.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from angler.checks import folded_auc, run_data_checks
+from angler.data.checks import folded_auc, run_data_checks
 from angler.params import ValidateParams
 
 SPLITS = ["train", "validation", "test", "temporal"]

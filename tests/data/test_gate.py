@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_CORPUS, write_params
-from stage_runner import run_data_stages
+
+from helpers.paths import FIXTURE_CORPUS, write_params
+from helpers.stage_runner import run_data_stages
 
 pytestmark = pytest.mark.slow
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO_ROOT
+from helpers.paths import REPO_ROOT
 
 from angler.errors import AnglerError
-from angler.monitor import Reference, class_weights, measure_drift
+from angler.monitor.reference import Reference, class_weights, measure_drift
+from angler.monitor.traffic import TrafficError, collect_traffic, load_traffic
 from angler.params import load_params
-from angler.traffic import TrafficError, collect_traffic, load_traffic
 
 PARAMS = load_params(REPO_ROOT / "params.yaml")
 LIMITS = PARAMS.monitor

@@ -5,8 +5,9 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import write_params
-from stage_runner import run_data_stages, run_model_stages
+
+from helpers.paths import write_params
+from helpers.stage_runner import run_data_stages, run_model_stages
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 

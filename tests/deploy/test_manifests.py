@@ -7,9 +7,10 @@ import subprocess
 import kubernetes_validate
 import pytest
 import yaml
-from conftest import REPO_ROOT
 
-from angler.serving import MODEL_ENV, read_promotion
+from angler.deploy.serving import MODEL_ENV, read_promotion
+
+from helpers.paths import REPO_ROOT
 
 K8S = REPO_ROOT / "k8s"
 OVERLAYS = sorted(path.parent.name for path in (K8S / "overlays").glob("*/kustomization.yaml"))

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, SMALL_DEMO
-from git_repo import copy_repo, git
-from workflow_runner import EXPRESSION, run_job
 
-from angler.model_store import directory_digest
-from angler.serving import MODEL_ENV, read_promotion
+from angler.deploy.model_store import directory_digest
+from angler.deploy.serving import MODEL_ENV, read_promotion
+
+from helpers.git_repo import copy_repo, git
+from helpers.paths import REPO_ROOT, SMALL_DEMO
+from helpers.workflow_runner import EXPRESSION, run_job
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

@@ -8,11 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
-from git_repo import git
 
-from angler.model_store import DigestMismatch, directory_digest, fetch_version, publish_version
-from angler.serving import MODEL_ENV, read_promotion
+from angler.deploy.model_store import (
+    DigestMismatch,
+    directory_digest,
+    fetch_version,
+    publish_version,
+)
+from angler.deploy.serving import MODEL_ENV, read_promotion
+
+from helpers.git_repo import git
+from helpers.paths import REPO_ROOT
 
 ANGLER = str(Path(sys.executable).with_name("angler"))
 
@@ -100,7 +106,7 @@ def test_a_publish_killed_mid_copy_leaves_no_version(tmp_path):
     killer = (
         "import os, shutil, signal, sys\n"
         "from pathlib import Path\n"
-        "from angler.model_store import publish_version\n"
+        "from angler.deploy.model_store import publish_version\n"
         "def die(*args, **kwargs):\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
         "shutil.copystat = die  # copy2 calls it once a file's bytes are copied\n"

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from conftest import REPO_ROOT
 
-from angler.model_store import directory_digest
-from angler.serving import MODEL_ENV, read_promotion
+from angler.deploy.model_store import directory_digest
+from angler.deploy.serving import MODEL_ENV, read_promotion
+
+from helpers.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -2,11 +2,10 @@
 versions it serves."""
 
 import pytest
-from conftest import REPO_ROOT
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from angler.serving import (
+from angler.deploy.serving import (
     MODEL_ENV,
     Pin,
     Promotion,
@@ -14,6 +13,8 @@ from angler.serving import (
     model_server_config,
     read_promotion,
 )
+
+from helpers.paths import REPO_ROOT
 
 DIGEST = "sha256:" + "ab" * 32
 PROMOTIONS = [

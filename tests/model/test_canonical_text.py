@@ -3,12 +3,13 @@ ingest computes: training and serving see the same text."""
 
 import pytest
 import tensorflow as tf
-from conftest import FIXTURE_CORPUS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from angler.model import canonical_url_text
-from angler.urls import UrlError, parse_url
+from angler.data.urls import UrlError, parse_url
+from angler.model.network import canonical_url_text
+
+from helpers.paths import FIXTURE_CORPUS
 
 RAW_VARIANTS = [
     "HTTPS://WWW.PayPal.COM:443/Login/",

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
-from angler.model_store import directory_digest, publish_atomically
+from angler.deploy.model_store import directory_digest, publish_atomically
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ import tensorflow as tf
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 
-from angler.model import TfidfLogit, build_model, with_tfidf_logit
+from angler.model.network import TfidfLogit, build_model, with_tfidf_logit
+from angler.model.training import fit_tfidf_logit, ngram_counts
 from angler.params import ModelParams
-from angler.training import fit_tfidf_logit, ngram_counts
 
 BUCKETS = 2**14
 RNG = np.random.default_rng(3)

@@ -6,9 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT
 
 from angler.orchestration import GPU_STAGES, SPARK_STAGES, stage_graph, stage_script
+
+from helpers.paths import REPO_ROOT
 
 DAGS = REPO_ROOT / "pipeline" / "airflow" / "dags"
 HEAVY = ("tensorflow", "pyspark", "mlflow", "dvc", "keras", "great_expectations")

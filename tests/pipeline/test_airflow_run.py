@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, SMALL_DEMO
-from git_repo import copy_repo, git
+
+from helpers.git_repo import copy_repo, git
+from helpers.paths import REPO_ROOT, SMALL_DEMO
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_CORPUS, write_params
+
+from helpers.paths import FIXTURE_CORPUS, write_params
 
 pytestmark = pytest.mark.slow
 
@@ -98,3 +99,17 @@ def test_report_against_an_unknown_base_is_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "angler report: error: base revision 'no-such-branch' is not in this repository"
     ]
+
+
+def test_a_wrong_corpus_fails_before_spark_starts(tmp_path, monkeypatch):
+    import angler.data.spark
+    from angler.data.feeds import CorpusError
+    from angler.stages import ingest
+
+    def no_spark(*args, **kwargs):
+        raise AssertionError("Spark started before the corpus was checked")
+
+    monkeypatch.setattr(angler.data.spark, "spark_session", no_spark)
+    params = write_params(tmp_path / "params.yaml", **{"data.corpus": str(tmp_path / "none")})
+    with pytest.raises(CorpusError, match="does not exist"):
+        ingest.main(tmp_path / "out", tmp_path / "q.csv", tmp_path / "r.json", params)

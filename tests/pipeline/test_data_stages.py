@@ -4,8 +4,9 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import FIXTURE_CORPUS, write_params
-from stage_runner import run_data_stages
+
+from helpers.paths import FIXTURE_CORPUS, write_params
+from helpers.stage_runner import run_data_stages
 
 pytestmark = pytest.mark.slow
 

@@ -5,10 +5,11 @@ import importlib.util
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
 from dvc.repo import Repo
 
 from angler.orchestration import GPU_STAGES, stage_graph, stage_script
+
+from helpers.paths import REPO_ROOT
 
 ARGO = REPO_ROOT / "pipeline" / "argo"
 

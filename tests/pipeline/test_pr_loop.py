@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, SMALL_DEMO
-from git_repo import copy_repo, git
-from workflow_runner import EXPRESSION, run_job
 
-from angler.github_comment import MARKER, MAX_BODY, find_report_comment, upsert_comment
+from angler.review.github_comment import MARKER, MAX_BODY, find_report_comment, upsert_comment
+
+from helpers.git_repo import copy_repo, git
+from helpers.paths import REPO_ROOT, SMALL_DEMO
+from helpers.workflow_runner import EXPRESSION, run_job
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

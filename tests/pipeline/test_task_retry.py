@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SMALL_DEMO
-from git_repo import copy_repo
 
 from angler.orchestration import stage_script
+
+from helpers.git_repo import copy_repo
+from helpers.paths import SMALL_DEMO
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

@@ -1,4 +1,4 @@
-"""Tests for the seeded demo corpus (angler.demo)."""
+"""Tests for the seeded demo corpus (angler.data.demo)."""
 
 import csv
 import re
@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from angler.demo import write_demo_corpus
+from angler.data.demo import write_demo_corpus
 
 JPCERT_HEADER = "date,URL,description"
 PHISHTANK_HEADER = (

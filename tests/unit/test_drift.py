@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from angler import drift
+from angler.monitor import drift
 
 RNG = np.random.default_rng(7)
 

@@ -2,15 +2,16 @@ import math
 
 import pytest
 
-from angler.features import FEATURE_COLUMNS, lexical_features, shannon_entropy
-from angler.urls import parse_url
+from angler.data.features import lexical_features, shannon_entropy
+from angler.data.schema import FEATURE_COLUMNS
+from angler.data.urls import parse_url
 
 TOKENS = ("login", "verify", "account")
 
 
 def features_of(raw: str) -> dict:
     p = parse_url(raw)
-    return lexical_features(p.url_key, p.host, p.subdomain, p.suffix, p.path, p.query, TOKENS)
+    return lexical_features(p, TOKENS)
 
 
 def test_phishing_shaped_url():

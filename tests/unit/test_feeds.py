@@ -1,9 +1,10 @@
 import re
 
 import pytest
-from conftest import FIXTURE_CORPUS
 
-from angler.feeds import BENIGN, PHISHING, CorpusError, discover_feeds
+from angler.data.feeds import BENIGN, PHISHING, CorpusError, discover_feeds
+
+from helpers.paths import FIXTURE_CORPUS
 
 
 def test_discovers_every_format_of_the_fixture_corpus():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from angler.github_comment import (
+from angler.review.github_comment import (
     MARKER,
     CommentError,
     check_body,

@@ -2,8 +2,8 @@
 
 import html
 
-from angler.github_comment import MARKER, MAX_BODY
-from angler.markdown import inert, render_comment
+from angler.review.github_comment import MARKER, MAX_BODY
+from angler.review.markdown import inert, render_comment
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",

@@ -1,8 +1,9 @@
 import pytest
 import yaml
-from conftest import REPO_ROOT, write_params
 
 from angler.params import ParamsError, load_params
+
+from helpers.paths import REPO_ROOT, write_params
 
 
 def test_repository_params_load():

@@ -1,12 +1,15 @@
 """The stage summary of the PR comment, from two lock files and `dvc status`."""
 
-from angler.stage_changes import stage_changes
+from angler.review.stage_changes import stage_changes
 
 
 def entry(seed=42, data="a1", code="c1", out="o1"):
     return {
         "cmd": "angler train",
-        "deps": [{"path": "data/shards", "md5": data}, {"path": "angler/model.py", "md5": code}],
+        "deps": [
+            {"path": "data/shards", "md5": data},
+            {"path": "angler/model/network.py", "md5": code},
+        ],
         "params": {"params.yaml": {"base.seed": seed, "train": {"epochs": 4}}},
         "outs": [{"path": "models/keras", "md5": out}],
     }

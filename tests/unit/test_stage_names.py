@@ -3,10 +3,11 @@
 import importlib
 
 import yaml
-from conftest import REPO_ROOT
 from typer.testing import CliRunner
 
 from angler.cli import STAGES, app
+
+from helpers.paths import REPO_ROOT
 
 
 def test_dvc_stages_are_the_cli_stages_and_modules():

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from angler.urls import UrlError, parse_url, unescape_entities
+from angler.data.urls import UrlError, parse_url, unescape_entities
 
 
 @pytest.mark.parametrize(

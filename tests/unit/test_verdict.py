@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from angler.params import PromoteParams
-from angler.verdict import curve_metrics, decide, paired_bootstrap
+from angler.review.verdict import curve_metrics, decide, paired_bootstrap
 
 PROMOTE = PromoteParams(
     bootstrap_samples=300,

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
-from workflow_runner import EXPRESSION
+
+from helpers.paths import REPO_ROOT
+from helpers.workflow_runner import EXPRESSION
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent

@@ -46,7 +46,7 @@ with DAG(
 
     @task(task_id="collect_traffic")
     def collect_traffic(ds=None) -> list[str]:
-        from angler.traffic import collect_traffic, traffic_files
+        from angler.monitor.traffic import collect_traffic, traffic_files
 
         if TRAFFIC_SOURCE:
             return collect_traffic(TRAFFIC_SOURCE.format(ds=ds), REPO / "traffic")

@@ -112,7 +112,11 @@ with DAG(
         the connection the rendered body goes to the task log."""
         from airflow.sdk import BaseHook
 
-        from angler.retrain_pr import open_pull_request, pull_request_body, push_retrain_branch
+        from angler.review.retrain_pr import (
+            open_pull_request,
+            pull_request_body,
+            push_retrain_branch,
+        )
 
         branch = f"retrain/{data_interval_end:%Y-%m-%d}"
         if not push_retrain_branch(REPO, branch):

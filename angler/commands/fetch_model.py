@@ -1,0 +1,29 @@
+"""`angler fetch-model`: the serving pod's init step."""
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from angler.options import DEFAULT_STORE, StoreOption
+
+
+def main(
+    out: Annotated[Path, typer.Option(help="Folder TF Serving reads (<out>/<version>/).")],
+    config: Annotated[Path, typer.Option(help="Where to write the TF Serving model config.")],
+    store: StoreOption = DEFAULT_STORE,
+    promotion: Annotated[
+        Path | None, typer.Option(help="A model.env file; default: the ANGLER_* variables.")
+    ] = None,
+) -> None:
+    """Fetch the pinned model versions for TF Serving (the serving pod's init step).
+
+    Fetches the pinned versions from the model store, refuses any whose SHA-256 differs
+    from the pinned digest, and writes the TF Serving config."""
+    from angler.deploy.serving import fetch_model, promotion_from_env, read_promotion
+
+    pinned = read_promotion(promotion) if promotion else promotion_from_env(os.environ)
+    fetch_model(store, pinned, out, config)
+    versions = ", ".join(str(pin.version) for pin in pinned.pins())
+    typer.echo(f"fetched version(s) {versions} into {out}; config at {config}")

@@ -1,0 +1,45 @@
+"""`angler promote`: publish the exported model and pin it in an overlay."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from angler.errors import AnglerError
+from angler.options import (
+    DEFAULT_OVERLAYS,
+    DEFAULT_STORE,
+    EnvOption,
+    ExportedModelOption,
+    OverlaysOption,
+    StoreOption,
+)
+
+
+def main(
+    env: EnvOption,
+    model: ExportedModelOption = Path("models/angler"),
+    store: StoreOption = DEFAULT_STORE,
+    overlays: OverlaysOption = DEFAULT_OVERLAYS,
+    canary: Annotated[bool, typer.Option(help="Serve it beside stable as `canary`.")] = False,
+) -> None:
+    """Publish the exported model to the model store and pin it in an overlay.
+
+    The version and digest go to k8s/overlays/<env>/model.env, the one file a promotion
+    changes. Commit that file: the merge is the deployment, and `git revert` of the commit
+    is the rollback."""
+    from angler.deploy.serving import MODEL_ENV
+    from angler.deploy.serving import promote as promote_model
+
+    target = overlays / env
+    if not (target / "kustomization.yaml").exists():
+        raise AnglerError(f"no overlay {target} (environments: {environments(overlays)})")
+    promotion = promote_model(model, store, target / MODEL_ENV, canary)
+    pin = promotion.canary or promotion.stable
+    label = "canary" if canary else "stable"
+    typer.echo(f"{env}: version {pin.version} ({pin.digest}) as {label}, in {store}")
+    typer.echo(f"commit {target / MODEL_ENV} to deploy it")
+
+
+def environments(overlays: Path) -> str:
+    return ", ".join(sorted(p.parent.name for p in overlays.glob("*/kustomization.yaml"))) or "none"

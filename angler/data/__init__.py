@@ -1,0 +1,1 @@
+"""Data: parse and normalise feeds, label, split, featurize and check them (Spark, GX)."""

@@ -1,0 +1,207 @@
+"""Normalise and parse one raw URL string.
+
+Pure Python, so the Spark `ingest` stage (through `mapInPandas`), the tests and any notebook
+share one definition. Every failure is a `UrlError` whose message is the quarantine reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from dataclasses import dataclass
+
+import idna
+import tldextract
+
+from angler.data.schema import WWW_LABEL_RE
+
+SCHEMES = {"http": 80, "https": 443}
+
+_ENTITY = re.compile(r"&(amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-f]{1,6});", re.IGNORECASE)
+_NAMED_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
+# "mailto:x" or "javascript:..." but not "example.com:8080/"
+_OPAQUE_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):(?![0-9])", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+
+
+class UrlError(ValueError):
+    """A raw string that is not a usable web URL; the message is the quarantine reason."""
+
+
+@dataclass(frozen=True)
+class ParsedUrl:
+    url: str  # the normalised URL, scheme included
+    url_key: str  # the model's text: no scheme, no leading www., no trailing slash
+    scheme: str
+    userinfo: str
+    host: str  # lower-case ASCII (IDNA) host, or an IP address
+    port: int | None  # None for the scheme's default port
+    registered_domain: str  # e.g. example.co.uk; the IP itself for IP hosts
+    subdomain: str
+    suffix: str  # public suffix, "" for IP hosts
+    path: str
+    query: str
+    fragment: str
+
+    @property
+    def is_ip(self) -> bool:
+        return self.suffix == ""
+
+
+@functools.cache
+def _extractor() -> tldextract.TLDExtract:
+    # The bundled Public Suffix List snapshot: no network at run time.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def unescape_entities(text: str) -> str:
+    """Undo HTML escaping of the kind feeds scraped from web pages carry (`&amp;`, `&#47;`).
+
+    Only entities with a closing semicolon: `html.unescape` would also turn a query such as
+    `?a=1&copy=2` into `?a=1©=2`. Applied twice for double-escaped `&amp;amp;`.
+    """
+    for _ in range(2):
+        if "&" not in text:
+            break
+        text = _ENTITY.sub(_entity_char, text)
+    return text
+
+
+def _entity_char(match: re.Match) -> str:
+    name = match.group(1).lower()
+    if name in _NAMED_ENTITIES:
+        return _NAMED_ENTITIES[name]
+    code = int(name[2:], 16) if name.startswith("#x") else int(name[1:])
+    if code < 32 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return match.group(0)
+    return chr(code)
+
+
+def parse_url(raw: str | None, max_length: int = 8192) -> ParsedUrl:
+    """Normalise `raw` and split it into its parts, or raise `UrlError` with the reason."""
+    if raw is None or not raw.strip():
+        raise UrlError("empty URL")
+    if len(raw) > max_length:
+        raise UrlError(f"URL longer than {max_length} characters")
+    text = unescape_entities(raw.strip())
+    if _CONTROL.search(text):
+        raise UrlError("control character in URL")
+    text = text.replace(" ", "%20")
+
+    scheme_match = _SCHEME.match(text)
+    if scheme_match:
+        scheme = scheme_match.group(1).lower()
+        rest = text[scheme_match.end() :]
+    else:
+        opaque = _OPAQUE_SCHEME.match(text)
+        if opaque:
+            raise UrlError(f"unsupported scheme '{opaque.group(1).lower()[:20]}'")
+        scheme, rest = "http", text
+    if scheme not in SCHEMES:
+        raise UrlError(f"unsupported scheme '{scheme[:20]}'")
+
+    authority, tail = _split_authority(rest)
+    userinfo, _, hostport = authority.rpartition("@")
+    host, port = _split_port(hostport)
+    if port == SCHEMES[scheme]:
+        port = None
+    host, is_ip = _normalise_host(host)
+    path, query, fragment = _split_tail(tail)
+    registered_domain, subdomain, suffix = _domain_parts(host, is_ip)
+
+    netloc = (f"{userinfo}@" if userinfo else "") + host + (f":{port}" if port else "")
+    rest_of_url = path + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
+    key_host = host
+    first_label = subdomain.split(".", 1)[0]
+    if subdomain and WWW_LABEL_RE.match(first_label):
+        key_host = host[len(first_label) + 1 :]
+    key_netloc = (f"{userinfo}@" if userinfo else "") + key_host + (f":{port}" if port else "")
+    key_rest = (
+        path.rstrip("/") + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
+    )
+    return ParsedUrl(
+        url=f"{scheme}://{netloc}{rest_of_url}",
+        url_key=key_netloc + key_rest,
+        scheme=scheme,
+        userinfo=userinfo,
+        host=host,
+        port=port,
+        registered_domain=registered_domain,
+        subdomain=subdomain,
+        suffix=suffix,
+        path=path,
+        query=query,
+        fragment=fragment,
+    )
+
+
+def _split_authority(rest: str) -> tuple[str, str]:
+    cut = len(rest)
+    for sep in "/?#\\":
+        pos = rest.find(sep)
+        if pos != -1:
+            cut = min(cut, pos)
+    return rest[:cut], rest[cut:]
+
+
+def _split_port(hostport: str) -> tuple[str, int | None]:
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end == -1:
+            raise UrlError("unclosed IPv6 bracket in host")
+        host, after = hostport[: end + 1], hostport[end + 1 :]
+        if after and not after.startswith(":"):
+            raise UrlError("invalid characters after IPv6 host")
+        port_text = after[1:]
+    else:
+        host, _, port_text = hostport.partition(":")
+    if not port_text:
+        return host, None
+    if not port_text.isdigit() or int(port_text) > 65535:
+        raise UrlError("invalid port")
+    return host, int(port_text)
+
+
+def _normalise_host(host: str) -> tuple[str, bool]:
+    host = host.rstrip(".")
+    if not host:
+        raise UrlError("missing host")
+    if host.startswith("["):
+        try:
+            return f"[{ipaddress.IPv6Address(host[1:-1]).compressed}]", True
+        except ValueError:
+            raise UrlError("invalid IPv6 host") from None
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            raise UrlError("invalid internationalised host name") from None
+    host = host.lower()
+    if re.fullmatch(r"[0-9.]+", host):
+        try:
+            return str(ipaddress.IPv4Address(host)), True
+        except ValueError:
+            raise UrlError("invalid IPv4 host") from None
+    if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in host.split(".")):
+        raise UrlError("invalid host name")
+    return host, False
+
+
+def _split_tail(tail: str) -> tuple[str, str, str]:
+    before_fragment, _, fragment = tail.partition("#")
+    path, _, query = before_fragment.partition("?")
+    return path.replace("\\", "/") or "/", query, fragment
+
+
+def _domain_parts(host: str, is_ip: bool) -> tuple[str, str, str]:
+    if is_ip:
+        return host, "", ""
+    parts = _extractor()(host)
+    if not parts.suffix:
+        raise UrlError("host has no public suffix")
+    if not parts.domain:
+        raise UrlError("host is a public suffix")
+    return f"{parts.domain}.{parts.suffix}", parts.subdomain, parts.suffix

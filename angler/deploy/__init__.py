@@ -1,0 +1,1 @@
+"""Deploy: the model store, GitOps promotion pins and the MLflow registry alias."""

@@ -1,0 +1,1 @@
+"""Model: the Keras network with in-graph preprocessing, training, evaluation, export, MLflow."""

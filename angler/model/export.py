@@ -1,0 +1,117 @@
+"""Export: the SavedModel TensorFlow Serving loads, written atomically.
+
+Layout (TF Serving wants numeric version folders):
+
+    models/angler/<version>/saved_model.pb, variables/, assets.extra/tf_serving_warmup_requests
+    models/angler/model.json   version, SHA-256 of the version folder, params, data, metrics
+
+The `serving_default` signature takes `urls` (tf.string, [None]) and returns
+`phishing_probability` (float32, [None]).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import keras
+import mlflow
+import numpy as np
+import tensorflow as tf
+
+from angler.model import tracking
+from angler.params import Params
+
+SIGNATURE_INPUT = "urls"
+SIGNATURE_OUTPUT = "phishing_probability"
+WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
+URLS_SPEC = tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)
+
+
+class ServingModule(tf.Module):
+    """The Keras model behind string-in, probability-out functions."""
+
+    def __init__(self, model: keras.Model):
+        super().__init__(name="angler")
+        self.model = model
+
+    @tf.function(input_signature=[URLS_SPEC])
+    def __call__(self, urls: tf.Tensor) -> tf.Tensor:
+        return tf.reshape(tf.cast(self.model(urls, training=False), tf.float32), [-1])
+
+    @tf.function(input_signature=[URLS_SPEC])
+    def serve(self, urls: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {SIGNATURE_OUTPUT: self(urls)}
+
+
+def load_serving_module(keras_model: Path) -> ServingModule:
+    # compile=False: no optimizer state in what TF Serving loads (a third of the size)
+    return ServingModule(keras.saving.load_model(keras_model, compile=False))
+
+
+def save_serving_model(module: ServingModule, path: Path, warmup_urls: list[str]) -> None:
+    """SavedModel with the serving signature and a TF Serving warmup file at `path`."""
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+    write_warmup_requests(path / WARMUP_FILE, warmup_urls)
+
+
+def write_warmup_requests(path: Path, urls: list[str], model_name: str = "angler") -> None:
+    """TF Serving replays these PredictRequests at load time, before taking traffic."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for url in urls:
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"),
+                inputs={SIGNATURE_INPUT: tf.make_tensor_proto([url], dtype=tf.string)},
+            )
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request)
+            )
+            writer.write(log.SerializeToString())
+
+
+def register_serving_model(module: ServingModule, warmup_urls: list[str]) -> int:
+    """Log the model to the active MLflow run and register it; returns the registry version."""
+    examples = np.array(warmup_urls[:2], dtype=object)
+    info = mlflow.tensorflow.log_model(
+        module,
+        name="model",
+        signature=mlflow.models.infer_signature(examples, module(examples).numpy()),
+        registered_model_name=tracking.REGISTERED_MODEL,
+        saved_model_kwargs={"signatures": {"serving_default": module.serve}},
+        pip_requirements=[f"tensorflow=={tf.__version__}"],
+    )
+    return int(info.registered_model_version)
+
+
+def describe_version(version: int, digest: str, run_id: str, params: Params, metrics: dict):
+    """model.json: what a version is, where it came from and how it scored."""
+    return {
+        "name": tracking.REGISTERED_MODEL,
+        "version": version,
+        "digest": digest,
+        "mlflow_run_id": run_id,
+        "model_uri": f"models:/{tracking.REGISTERED_MODEL}/{version}",
+        "data": tracking.code_and_data_tags(),
+        "params": dataclasses.asdict(params),
+        "metrics": metrics,
+    }
+
+
+def load_version(store: Path) -> tuple[int, Path]:
+    """The version number and folder that model.json in a model store describes."""
+    description = json.loads((store / "model.json").read_text(encoding="utf-8"))
+    return description["version"], store / str(description["version"])
+
+
+def score_urls(saved_model: Path, urls: list[str], batch_size: int = 4096) -> np.ndarray:
+    """Scores from a SavedModel's serving signature, exactly as TF Serving computes them."""
+    serve = tf.saved_model.load(str(saved_model)).signatures["serving_default"]
+    batches = [
+        serve(**{SIGNATURE_INPUT: tf.constant(urls[start : start + batch_size])})
+        for start in range(0, len(urls), batch_size)
+    ]
+    return np.concatenate([batch[SIGNATURE_OUTPUT].numpy() for batch in batches])

@@ -1,0 +1,172 @@
+"""The phishing-URL model: raw URL strings in, phishing probability out.
+
+All per-URL preprocessing is inside the graph, so the exported SavedModel takes the same
+raw strings TensorFlow Serving receives and training and serving cannot drift apart:
+
+- `canonical_url_text` rebuilds `url_key` (angler.data.urls) with tf.strings: no scheme, lower-case
+  host, no leading `www.`, no default port, no trailing slash;
+- a hashed bag of character n-grams and word tokens (fastText-style), one embedding table;
+- a byte-level CNN in the spirit of URLNet: byte embedding, parallel convolutions, max pooling;
+- averaged with a logistic regression on sublinear TF-IDF character n-grams (`TfidfLogit`),
+  fitted after the network by angler.model.training.fit_tfidf_logit.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from angler.data.schema import WWW_LABEL
+from angler.params import ModelParams
+
+NGRAM_WIDTHS = (3, 4, 5)
+
+
+def canonical_url_text(urls: tf.Tensor) -> tf.Tensor:
+    """url_key of already-normalised or raw URLs, in-graph (no IDNA, no HTML entities)."""
+    text = tf.strings.regex_replace(tf.strings.strip(urls), " ", "%20")
+    text = tf.strings.regex_replace(text, r"^[A-Za-z][A-Za-z0-9+.\-]*://", "")
+    text = tf.strings.regex_replace(text, r"\\", "/")
+    host = tf.strings.regex_replace(text, r"[/?#].*$", "")
+    rest = tf.strings.regex_replace(text, r"^[^/?#]*", "")
+    host = tf.strings.lower(host)
+    host = tf.strings.regex_replace(host, rf"^([^@]*@)?{WWW_LABEL}\.", r"\1")
+    host = tf.strings.regex_replace(host, r"\.?(:80|:443)?$", "")
+    rest = tf.strings.regex_replace(rest, r"^([^?#]*)\?(#|$)", r"\1\2")  # empty query
+    rest = tf.strings.regex_replace(rest, r"^([^#]*)#$", r"\1")  # empty fragment
+    rest = tf.strings.regex_replace(rest, r"^([^?#]*?)/+([?#].*)?$", r"\1\2")
+    return host + rest
+
+
+def char_ngram_ids(text: tf.Tensor, buckets: int) -> tf.RaggedTensor:
+    """Hashed character 3-5-grams of each string, [batch, (n-grams)]."""
+    chars = tf.strings.unicode_split(text, "UTF-8", errors="replace")
+    return tf.strings.to_hash_bucket_fast(
+        tf.strings.ngrams(chars, list(NGRAM_WIDTHS), separator=""), buckets
+    )
+
+
+@keras.saving.register_keras_serializable(package="angler")
+class TfidfLogit(keras.layers.Layer):
+    """Strings -> logit [batch, 1] of a linear model on L2-normalised sublinear TF-IDF
+    character n-grams: scikit-learn's TfidfTransformer and LogisticRegression, in-graph.
+    Its weights are not trained by Keras; fit_tfidf_logit sets them."""
+
+    def __init__(self, buckets: int, **kwargs):
+        super().__init__(**kwargs)
+        self.buckets = buckets
+
+    def build(self, input_shape):
+        shape = (self.buckets,)
+        self.idf = self.add_weight(name="idf", shape=shape, initializer="ones", trainable=False)
+        self.coef = self.add_weight(name="coef", shape=shape, initializer="zeros", trainable=False)
+        self.bias = self.add_weight(name="bias", shape=(), initializer="zeros", trainable=False)
+
+    def call(self, urls):
+        ids = char_ngram_ids(canonical_url_text(tf.reshape(urls, [-1])), self.buckets)
+        keys = ids.value_rowids() * self.buckets + ids.flat_values  # one key per (URL, n-gram)
+        unique, _, counts = tf.unique_with_counts(keys)
+        rows, columns = unique // self.buckets, unique % self.buckets
+        weight = (1.0 + tf.math.log(tf.cast(counts, "float32"))) * tf.gather(self.idf, columns)
+        norm = tf.sqrt(tf.math.unsorted_segment_sum(tf.square(weight), rows, ids.nrows()))
+        dot = tf.math.unsorted_segment_sum(
+            weight * tf.gather(self.coef, columns), rows, ids.nrows()
+        )
+        return (dot / tf.maximum(norm, 1e-12) + self.bias)[:, None]
+
+    def compute_output_spec(self, urls):
+        return keras.KerasTensor((urls.shape[0], 1), dtype="float32")
+
+    def get_config(self):
+        return super().get_config() | {"buckets": self.buckets}
+
+
+@keras.saving.register_keras_serializable(package="angler")
+class UrlEncoder(keras.layers.Layer):
+    """Strings -> (byte ids [batch, max_length], bag-of-n-grams embedding [batch, bag_dim])."""
+
+    def __init__(
+        self,
+        max_length: int,
+        ngram_buckets: int,
+        bag_dim: int,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.ngram_buckets = ngram_buckets
+        self.bag_dim = bag_dim
+
+    def build(self, input_shape):
+        self.bag = self.add_weight(
+            name="bag", shape=(self.ngram_buckets, self.bag_dim), initializer="uniform"
+        )
+
+    def call(self, urls):
+        text = canonical_url_text(tf.reshape(urls, [-1]))
+        codes = tf.strings.unicode_decode(text, "UTF-8", errors="replace")
+        byte_ids = tf.minimum(codes, 255) + 1  # 0 is padding
+        byte_ids = byte_ids.to_tensor(default_value=0, shape=[None, self.max_length])
+        chars = tf.strings.unicode_split(text, "UTF-8", errors="replace")
+        words = tf.strings.split(tf.strings.regex_replace(text, "[^0-9A-Za-z]+", " "))
+        pieces = tf.concat(
+            [tf.strings.ngrams(chars, list(NGRAM_WIDTHS), separator=""), "w:" + words], axis=1
+        )
+        ids = tf.strings.to_hash_bucket_fast(pieces, self.ngram_buckets)
+        rows = tf.cast(tf.gather(self.bag, ids.flat_values), self.compute_dtype)
+        total = tf.reduce_sum(tf.RaggedTensor.from_row_splits(rows, ids.row_splits), axis=1)
+        return byte_ids, total / tf.sqrt(tf.cast(tf.maximum(ids.row_lengths(), 1), total.dtype))[
+            :, None
+        ]
+
+    def compute_output_spec(self, urls):
+        batch = urls.shape[0]
+        return (
+            keras.KerasTensor((batch, self.max_length), dtype="int32"),
+            keras.KerasTensor((batch, self.bag_dim), dtype=self.compute_dtype),
+        )
+
+    def get_config(self):
+        return super().get_config() | {
+            "max_length": self.max_length,
+            "ngram_buckets": self.ngram_buckets,
+            "bag_dim": self.bag_dim,
+        }
+
+
+def build_model(params: ModelParams) -> keras.Model:
+    """The Keras model: a string tensor of shape [batch] in, probability [batch, 1] out."""
+    urls = keras.Input(shape=(), dtype="string", name="urls")
+    byte_ids, bag = UrlEncoder(
+        params.max_length,
+        params.ngram_buckets,
+        params.bag_dim,
+        name="url_encoder",
+    )(urls)
+    branches = [bag]
+    if params.conv_filters:
+        embedded = keras.layers.Embedding(256 + 1, params.byte_embedding_dim, name="bytes")(
+            byte_ids
+        )
+        for size in params.conv_kernel_sizes:
+            conv = keras.layers.Conv1D(
+                params.conv_filters, size, activation="relu", name=f"conv{size}"
+            )(embedded)
+            branches.append(keras.layers.GlobalMaxPooling1D(name=f"pool{size}")(conv))
+    hidden = keras.layers.Concatenate(name="concat")(branches) if len(branches) > 1 else bag
+    hidden = keras.layers.Dense(params.hidden_units, activation="relu", name="hidden")(hidden)
+    hidden = keras.layers.Dropout(params.dropout, name="dropout")(hidden)
+    probability = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="phishing")(
+        hidden
+    )
+    return keras.Model(urls, probability, name="angler")
+
+
+def with_tfidf_logit(network: keras.Model, tfidf: TfidfLogit) -> keras.Model:
+    """The served model: the mean of the network's and the linear model's probabilities."""
+    urls = network.input
+    linear = keras.layers.Activation("sigmoid", dtype="float32", name="tfidf_probability")(
+        tfidf(urls)
+    )
+    probability = keras.layers.Average(name="ensemble")([network.output, linear])
+    return keras.Model(urls, probability, name="angler")

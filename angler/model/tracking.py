@@ -1,0 +1,125 @@
+"""MLflow: one run per pipeline run, started by `train` and continued by `evaluate` and
+`export`, which find its id in the train report.
+
+The tracking URI is MLflow's own setting: `MLFLOW_TRACKING_URI` points at a server;
+without it runs go to a SQLite store in the project (`sqlite:///mlflow.db`) with artifacts
+under `mlruns/`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import subprocess
+from pathlib import Path
+
+import mlflow
+import yaml
+from mlflow.exceptions import MlflowException
+
+from angler.params import Params
+from angler.reports import flatten
+
+log = logging.getLogger(__name__)
+
+EXPERIMENT = "angler"
+REGISTERED_MODEL = "angler"
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+DEFAULT_ARTIFACT_ROOT = "mlruns"
+
+
+def configure() -> str:
+    """Point MLflow at the configured server or the local store; return the tracking URI."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI  # CI sets it empty
+    mlflow.set_tracking_uri(uri)
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        mlflow.create_experiment(EXPERIMENT, artifact_location=local_artifact_root(uri))
+    mlflow.set_experiment(EXPERIMENT)
+    return uri
+
+
+def local_artifact_root(uri: str) -> str | None:
+    """For a SQLite store, artifacts go to `mlruns/` beside the database file; a server
+    chooses its own artifact store."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    database = Path(uri.removeprefix("sqlite:///"))
+    return (database.resolve().parent / DEFAULT_ARTIFACT_ROOT).as_uri()
+
+
+def start_run() -> mlflow.ActiveRun:
+    """A new run for this pipeline run, tagged with the code and data versions."""
+    configure()
+    run = mlflow.start_run()
+    mlflow.set_tags(code_and_data_tags())
+    return run
+
+
+def resume_run(train_report: Path) -> mlflow.ActiveRun:
+    """The pipeline run's MLflow run, named in the train report, or a new one when this
+    store does not know it (outputs restored from the DVC cache on another machine)."""
+    run_id = json.loads(train_report.read_text(encoding="utf-8")).get("mlflow_run_id")
+    configure()
+    if run_id:
+        try:
+            return mlflow.start_run(run_id=run_id)
+        except MlflowException:
+            log.warning("MLflow run %s is not in this tracking store; starting a new one", run_id)
+    run = mlflow.start_run()
+    mlflow.set_tags({**code_and_data_tags(), "angler.resumed_from": run_id or ""})
+    return run
+
+
+def log_training_inputs(params: Params, gate: Path, train_urls: int) -> None:
+    """The typed params, the data-check report and the training set size."""
+    mlflow.log_params(mlflow_params(dataclasses.asdict(params)))
+    mlflow.log_metrics({"data_checks_passed": 1.0, "train_urls": train_urls})
+    mlflow.log_artifact(str(gate), "data_checks")
+
+
+def log_epoch(epoch: int, logs: dict) -> None:
+    mlflow.log_metrics(logs, step=epoch)
+
+
+def log_validation(train_result: dict) -> None:
+    """The validation AUCs of the network and of the served average, when there is one."""
+    mlflow.log_metrics(
+        {k: train_result[k] for k in ("network_val_auc", "served_val_auc") if k in train_result}
+    )
+
+
+def log_export(version_folder: Path, description: dict) -> None:
+    """The TF Serving folder and its model.json, beside the registered model."""
+    mlflow.log_artifacts(str(version_folder), f"tf_serving/{description['version']}")
+    mlflow.log_dict(description, "model.json")
+
+
+def code_and_data_tags(lock: Path = Path("dvc.lock")) -> dict[str, str]:
+    """The git commit and the DVC hashes of the data outputs the model came from."""
+    tags = {}
+    commit = _git("rev-parse", "HEAD")
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
+        tags["angler.git.dirty"] = str(bool(_git("status", "--porcelain")))
+    if lock.exists():
+        stages = yaml.safe_load(lock.read_text(encoding="utf-8")).get("stages", {})
+        for stage in stages.values():
+            for out in stage.get("outs", []):
+                if out["path"].startswith("data/") and "md5" in out:
+                    tags[f"dvc.{out['path']}"] = out["md5"]
+    return tags
+
+
+def mlflow_params(params: dict) -> dict[str, str]:
+    """The params as MLflow params: `section.key` -> value, within MLflow's length limit."""
+    return {name: str(value)[:6000] for name, value in flatten(params).items()}
+
+
+def _git(*args: str) -> str:
+    try:
+        result = subprocess.run(["git", *args], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return result.stdout.strip()

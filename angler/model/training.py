@@ -1,0 +1,211 @@
+"""Train: read the featurize shards with tf.data and fit the model.
+
+Every GPU present is used (MirroredStrategy, mixed precision); without one the same code
+runs on the CPU. Seeded: two runs on the same shards give the same model.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import tensorflow as tf
+
+from angler.model.network import (
+    TfidfLogit,
+    build_model,
+    canonical_url_text,
+    char_ngram_ids,
+    with_tfidf_logit,
+)
+from angler.params import ModelParams, TrainParams
+
+log = logging.getLogger(__name__)
+
+
+def read_shards(shards: Path, split: str, limit: int = 0) -> pd.DataFrame:
+    """`url`, `label`, `source` of one split, in shard order; the first `limit` rows if > 0."""
+    files = sorted((shards / split).glob("*.parquet"))
+    if not files:
+        return pd.DataFrame({"url": [], "label": [], "source": []})
+    frame = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+    return frame.head(limit) if limit else frame
+
+
+def to_dataset(
+    frame: pd.DataFrame, batch_size: int, shuffle_buffer: int = 0, seed: int = 0
+) -> tf.data.Dataset:
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (frame["url"].to_numpy(dtype=object), frame["label"].to_numpy(dtype="float32"))
+    )
+    if shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def class_weights(labels: pd.Series) -> dict[int, float]:
+    """Weights that make both classes count equally in the loss."""
+    counts = labels.value_counts()
+    return {int(k): float(len(labels) / (2 * counts[k])) for k in counts.index}
+
+
+def distribution_strategy() -> tf.distribute.Strategy:
+    """MirroredStrategy with mixed precision over every GPU, else the default (CPU)."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return tf.distribute.get_strategy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    log.info("training on %d GPU(s) with mixed precision", len(gpus))
+    return tf.distribute.MirroredStrategy()
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall time of each epoch (training and validation), for the report and benchmarks."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(round(time.perf_counter() - self._start, 2))
+
+
+def train_model(
+    model_params: ModelParams,
+    train_params: TrainParams,
+    seed: int,
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+) -> tuple[keras.Model, dict[str, list[float]]]:
+    """Fit a new model; stops early on validation AUC and keeps the best epoch's weights."""
+    keras.utils.set_random_seed(seed)
+    with distribution_strategy().scope():
+        model = build_model(model_params)
+        model.compile(
+            optimizer=keras.optimizers.Adam(train_params.learning_rate),
+            loss="binary_crossentropy",
+            metrics=[keras.metrics.AUC(name="auc")],
+        )
+    timer = EpochTimer()
+    callbacks: list[keras.callbacks.Callback] = [
+        timer,
+        keras.callbacks.EarlyStopping(
+            monitor="val_auc",
+            mode="max",
+            patience=train_params.early_stopping_patience,
+            restore_best_weights=True,
+        ),
+    ]
+    if on_epoch_end:
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end))
+    history = model.fit(
+        to_dataset(train, train_params.batch_size, train_params.shuffle_buffer, seed),
+        validation_data=to_dataset(validation, train_params.batch_size),
+        epochs=train_params.epochs,
+        class_weight=class_weights(train["label"]),
+        callbacks=callbacks,
+        shuffle=False,  # the dataset shuffles itself, with the seed
+        verbose=2,
+    )
+    metrics = {k: [float(v) for v in values] for k, values in history.history.items()}
+    return model, metrics | {"epoch_seconds": timer.seconds}
+
+
+def train_served_model(
+    model_params: ModelParams,
+    train_params: TrainParams,
+    seed: int,
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+) -> tuple[keras.Model, dict]:
+    """The model export serves: the network, averaged with the TF-IDF logistic regression
+    when `model.tfidf_c` is set. Returns it with the train report's values."""
+    from sklearn.metrics import roc_auc_score
+
+    network, history = train_model(
+        model_params, train_params, seed, train, validation, on_epoch_end
+    )
+    best = max(range(len(history["val_auc"])), key=history["val_auc"].__getitem__)
+    seconds = sum(history["epoch_seconds"])
+    result = {
+        "train_urls": len(train),
+        "validation_urls": len(validation),
+        "epochs_run": len(history["loss"]),
+        "best_epoch": best + 1,
+        "best_val_auc": history["val_auc"][best],
+        "train_seconds": round(seconds, 1),
+        "train_urls_per_second": round(len(train) * len(history["epoch_seconds"]) / seconds),
+        "history": history,
+    }
+    if not model_params.tfidf_c:
+        return network, result
+    tfidf = fit_tfidf_logit(train, model_params.ngram_buckets, model_params.tfidf_c)
+    labels = validation["label"].to_numpy()
+    served = with_tfidf_logit(network, tfidf)
+    result["network_val_auc"] = roc_auc_score(labels, predict(network, validation["url"]))
+    result["served_val_auc"] = roc_auc_score(labels, predict(served, validation["url"]))
+    log.info(
+        "validation ROC AUC: network %.4f, averaged with TF-IDF %.4f",
+        result["network_val_auc"],
+        result["served_val_auc"],
+    )
+    return served, result
+
+
+def ngram_counts(urls: pd.Series, buckets: int, batch_size: int = 8192):
+    """Sparse [URLs, buckets] counts of the hashed character n-grams TfidfLogit sees."""
+    from scipy import sparse
+
+    ids, lengths = [], []
+    for start in range(0, len(urls), batch_size):
+        batch = tf.constant(urls.iloc[start : start + batch_size].to_numpy(dtype=object))
+        ragged = char_ngram_ids(canonical_url_text(batch), buckets)
+        ids.append(ragged.flat_values.numpy())
+        lengths.append(ragged.row_lengths().numpy())
+    columns = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+    indptr = np.concatenate([[0], np.cumsum(np.concatenate(lengths))]) if lengths else [0]
+    counts = sparse.csr_matrix(
+        (np.ones(len(columns), np.float32), columns, indptr), shape=(len(urls), buckets)
+    )
+    counts.sum_duplicates()
+    return counts
+
+
+def fit_tfidf_logit(train: pd.DataFrame, buckets: int, c: float) -> TfidfLogit:
+    """Fit the TF-IDF logistic regression (balanced classes) and return it as a layer."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+
+    start = time.perf_counter()
+    counts = ngram_counts(train["url"], buckets)
+    tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
+    linear = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=2000)
+    linear.fit(tfidf.transform(counts), train["label"].to_numpy())
+    layer = TfidfLogit(buckets, dtype="float32", name="tfidf_logit")
+    layer.build(None)
+    layer.set_weights(
+        [
+            tfidf.idf_.astype("float32"),
+            linear.coef_[0].astype("float32"),
+            np.float32(linear.intercept_[0]),
+        ]
+    )
+    log.info("TF-IDF logistic regression fitted in %.1f s", time.perf_counter() - start)
+    return layer
+
+
+def predict(model: keras.Model, urls: pd.Series, batch_size: int = 1024) -> np.ndarray:
+    """Phishing probability for each URL string."""
+    dataset = tf.data.Dataset.from_tensor_slices(urls.to_numpy(dtype=object)).batch(batch_size)
+    return model.predict(dataset, verbose=0).reshape(-1)

@@ -1,0 +1,1 @@
+"""Monitor: served traffic, its drift against the reference period, replays."""

@@ -1,0 +1,1 @@
+"""Review: the pull-request report, champion/challenger verdict and comment."""

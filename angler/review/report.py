@@ -1,0 +1,210 @@
+"""`angler report`: what a pull request did to the pipeline, compared with its base revision.
+
+Collects the params diff and metrics diff from DVC, the stage summary from the lock files,
+the data-check results, the ROC and PR curves of both revisions, the MLflow run and the
+champion/challenger verdict into one dict; angler/review/markdown.py renders it as the PR comment.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from angler.params import Params, ParamsError, load_params
+from angler.reports import read_report
+from angler.review.base_revision import BaseUnavailable, dvc_json, fetch_output, git_show, resolve
+from angler.review.stage_changes import StageChange, stage_changes
+from angler.review.verdict import Verdict, decide, floor_failures, paired_bootstrap
+
+log = logging.getLogger(__name__)
+
+EVALUATE_METRICS = "metrics/evaluate.json"
+MODEL_STORE = "models/angler"
+# Params whose change alters the test split, so main's model may have trained on test URLs.
+SPLIT_PARAMS = ("base.seed", "data.", "split.")
+ROC_GRID = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+RECALL_GRID = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0]
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    base: str  # the git revision compared with (e.g. the PR's base commit)
+    base_name: str  # how to call it in the comment (e.g. "main")
+    head_name: str = ""
+    number: str = ""
+    remote: bool = False  # whether this run had the DVC remote (else: public demo data)
+
+
+def build_report(pr: PullRequest, root: Path = Path(".")) -> dict:
+    """Everything the PR comment shows, as plain data (also written as JSON beside it)."""
+    try:
+        params, params_error = load_params(root / "params.yaml"), None
+    except ParamsError as err:  # the PR's typo: the comment says so instead of crashing
+        params, params_error = None, str(err)
+    base_sha = resolve(root, pr.base)
+    stage_names = list(_read_yaml(root / "dvc.yaml")["stages"])
+    base_lock = yaml.safe_load(git_show(root, base_sha, "dvc.lock") or "{}") or {}
+    lock = _read_yaml(root / "dvc.lock")
+    changes = stage_changes(stage_names, base_lock, lock, dvc_json(root, "status"))
+    completed = all(change.state != "not completed" for change in changes)
+    params_diff = dvc_json(root, "params", "diff", base_sha).get("params.yaml", {})
+    report = {
+        "pull_request": {**asdict(pr), "base_sha": base_sha},
+        "data": {"corpus": params.data.corpus if params else None, "remote": pr.remote},
+        "params": [
+            {"name": name, "old": change.get("old"), "new": change.get("new")}
+            for name, change in sorted(params_diff.items())
+        ],
+        "stages": [asdict(change) for change in changes],
+        "gate": data_gate(root / "reports" / "validate.json", changes),
+        "completed": completed,
+    }
+    if completed:
+        report["metrics"] = dvc_json(root, "metrics", "diff", base_sha, "--all")
+        report["curves"] = curves(root, base_sha)
+        report["mlflow"] = mlflow_run(root / "reports" / "train.json")
+    if params is None:
+        report["verdict"] = Verdict("reject", [f"params.yaml is invalid: {params_error}"]).to_dict()
+    else:
+        report["verdict"] = verdict(report, params, root, base_sha, base_lock).to_dict()
+    return report
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def data_gate(validate_report: Path, changes: list[StageChange]) -> dict:
+    """The validate stage's outcome. Its report is written before the stage fails, so a
+    failed gate is read from it; an earlier failure means it never ran."""
+    report = read_report(validate_report)
+    state = next(change.state for change in changes if change.stage == "validate")
+    if report is None or (state == "not completed" and report["success"]):
+        return {"ran": False}
+    results = [result for suite in report["suites"].values() for result in suite["results"]]
+    return {
+        "ran": True,
+        "success": report["success"],
+        "checked": len(results),
+        "failed": [
+            {
+                "suite": result["suite"],
+                "expectation": result["expectation"],
+                "column": result["column"],
+                "observed": result["observed"],
+                "details": result["details"],
+            }
+            for result in results
+            if not result["success"]
+        ],
+    }
+
+
+def curves(root: Path, base_sha: str) -> dict:
+    """ROC and PR curves of the test slice at fixed points, for the base and this PR."""
+    result = {}
+    for kind, x, y, grid in (
+        ("roc", "fpr", "tpr", ROC_GRID),
+        ("pr", "recall", "precision", RECALL_GRID),
+    ):
+        path = f"plots/{kind}_test.json"
+        head = (root / path).read_text(encoding="utf-8") if (root / path).exists() else None
+        result[kind] = {
+            "x": grid,
+            "base": _resample(git_show(root, base_sha, path), x, y, grid),
+            "head": _resample(head, x, y, grid),
+        }
+    return result
+
+
+def _resample(text: str | None, x: str, y: str, grid: list[float]) -> list[float] | None:
+    points = json.loads(text) if text else []
+    if not points:
+        return None
+    xs = np.array([point[x] for point in points])
+    ys = np.array([point[y] for point in points])
+    order = np.argsort(xs, kind="stable")
+    return [round(float(v), 4) for v in np.interp(grid, xs[order], ys[order])]
+
+
+def mlflow_run(train_report: Path) -> dict:
+    """The run's id, and a link when the tracking store is a server."""
+    run_id = (read_report(train_report) or {}).get("mlflow_run_id")
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or ""
+    if not run_id or not uri.startswith(("http://", "https://")):
+        return {"run_id": run_id, "url": None}
+    import mlflow
+
+    try:
+        experiment = mlflow.MlflowClient(uri).get_run(run_id).info.experiment_id
+    except Exception as err:  # a server that is down must not cost the PR its comment
+        log.warning("MLflow run %s not found at the tracking server: %s", run_id, err)
+        return {"run_id": run_id, "url": None}
+    return {"run_id": run_id, "url": f"{uri.rstrip('/')}/#/experiments/{experiment}/runs/{run_id}"}
+
+
+def verdict(report: dict, params: Params, root: Path, base_sha: str, base_lock: dict) -> Verdict:
+    gate = report["gate"]
+    if gate["ran"] and not gate["success"]:
+        failed = [f"{check['suite']}: {check['expectation']}" for check in gate["failed"]]
+        return Verdict("reject", ["the data checks failed: " + "; ".join(failed)])
+    if not report["completed"]:
+        stopped = [s["stage"] for s in report["stages"] if s["state"] == "not completed"]
+        return Verdict("reject", ["the pipeline did not complete: " + ", ".join(stopped)])
+    candidate = read_report(root / EVALUATE_METRICS)["test"]
+    if not _has_model(base_lock):
+        return decide(candidate, None, params.promote)
+    scores = _scores(root / "data" / "scores" / "test.parquet")
+    try:
+        champion = champion_scores(root, base_sha, scores["url"].tolist())
+    except BaseUnavailable as err:
+        reasons = floor_failures(candidate, params.promote)
+        if reasons:
+            return Verdict("reject", reasons)
+        return Verdict("hold", [f"cannot compare with the champion: {err}"])
+    comparisons = paired_bootstrap(
+        scores["label"].to_numpy(dtype=int),
+        scores["score"].to_numpy(),
+        champion,
+        params.promote.bootstrap_samples,
+        params.promote.confidence,
+        params.base.seed,
+    )
+    result = decide(candidate, comparisons, params.promote)
+    if any(p["name"].startswith(SPLIT_PARAMS) for p in report["params"]):
+        result.caveats.append(
+            f"this PR changes the data or the split, so {report['pull_request']['base_name']}'s "
+            "model may have trained on some of these test URLs"
+        )
+    return result
+
+
+def champion_scores(root: Path, base_sha: str, urls: list[str]) -> np.ndarray:
+    """The base revision's exported model, fetched through DVC, scoring `urls`."""
+    from angler.model.export import load_version, score_urls
+
+    with tempfile.TemporaryDirectory() as scratch:
+        store = fetch_output(root, base_sha, MODEL_STORE, Path(scratch) / "store")
+        version, folder = load_version(store)
+        log.info("scoring %d test URLs with the champion (version %d)", len(urls), version)
+        return score_urls(folder, urls)
+
+
+def _has_model(lock: dict) -> bool:
+    export = lock.get("stages", {}).get("export", {})
+    return any(out["path"] == MODEL_STORE for out in export.get("outs", []))
+
+
+def _scores(path: Path):
+    import pandas as pd
+
+    return pd.read_parquet(path, columns=["url", "label", "score"])
