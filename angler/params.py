@@ -94,8 +94,13 @@ class TrainParams:
 
 @dataclass(frozen=True)
 class EvaluateParams:
+    target_fpr: float  # the operating threshold's false-positive rate on validation
     histogram_bins: int
     curve_points: int  # points kept of each ROC and PR curve for plots
+
+    def __post_init__(self) -> None:
+        if not 0 < self.target_fpr < 0.5:
+            raise ParamsError("evaluate.target_fpr must be between 0 and 0.5")
 
 
 @dataclass(frozen=True)
@@ -111,8 +116,10 @@ class PromoteParams:
     confidence: float  # of the paired bootstrap intervals
     max_roc_auc_loss: float  # non-inferiority margins against the champion
     max_tpr_loss: float
+    max_benign_fpr_increase: float  # worst benign source's FPR at the operating threshold
     min_roc_auc: float  # floors every candidate must clear, the first one included
     min_tpr_at_fpr_1pct: float
+    max_worst_benign_fpr: float
 
     def __post_init__(self) -> None:
         if self.bootstrap_samples < 100:

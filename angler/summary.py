@@ -11,25 +11,55 @@ METRIC_COLUMNS = {
     "pr_auc": "PR AUC",
     "tpr_at_fpr_1pct": "TPR@1%FPR",
     "tpr_at_fpr_0_1pct": "TPR@0.1%FPR",
-    "accuracy": "accuracy",
+    "tpr_at_operating": "TPR@thr",
+    "worst_benign_fpr": "worst FPR@thr",
 }
 
 
 def render_metrics(metrics_path: Path) -> str:
-    """The evaluation metrics as a table, one row per slice."""
+    """The evaluation metrics as a table, one row per slice, then the operating threshold
+    and each slice's worst benign source and worst phishing feed at it."""
     metrics = read_report(metrics_path)
     if metrics is None:
         return f"no evaluation metrics at {metrics_path}"
+    slices = {name: values for name, values in metrics.items() if "n" in values}
     header = f"{'slice':<10}{'URLs':>9}" + "".join(
-        f"{name:>13}" for name in METRIC_COLUMNS.values()
+        f"{name:>14}" for name in METRIC_COLUMNS.values()
     )
     rows = [header]
-    for name, values in metrics.items():
+    for name, values in slices.items():
         cells = "".join(
-            f"{values[key]:>13.4f}" if key in values else f"{'-':>13}" for key in METRIC_COLUMNS
+            f"{values[key]:>14.4f}" if key in values else f"{'-':>14}" for key in METRIC_COLUMNS
         )
         rows.append(f"{name:<10}{values['n']:>9,}{cells}")
+    operating = metrics.get("operating_point")
+    if operating:
+        rows += ["", operating_line(operating)]
+    rows += [f"{name}: {worst_sources_line(values)}" for name, values in slices.items()]
     return "\n".join(rows)
+
+
+def operating_line(operating: dict) -> str:
+    return (
+        f"threshold (thr) {operating['threshold']:.4f}, chosen on validation for "
+        f"{operating['target_fpr']:.1%} FPR (there: FPR {operating['validation_fpr']:.2%}, "
+        f"TPR {operating['validation_tpr']:.2%})"
+    )
+
+
+def worst_sources_line(values: dict) -> str:
+    parts = []
+    if "worst_benign_source" in values:
+        parts.append(
+            f"worst benign source {values['worst_benign_source']} "
+            f"{values['worst_benign_fpr']:.2%} flagged"
+        )
+    if "worst_phishing_source" in values:
+        parts.append(
+            f"worst phishing feed {values['worst_phishing_source']} "
+            f"{values['worst_phishing_tpr']:.2%} caught"
+        )
+    return "; ".join(parts) or "no per-source rates"
 
 
 def render_summary(reports: Path) -> str:

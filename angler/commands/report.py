@@ -27,8 +27,10 @@ def main(
     Run after `dvc repro`, also when it failed. Exits 1 when the verdict is reject."""
     from angler.review.markdown import render_comment
     from angler.review.report import PullRequest, build_report
+    from angler.review.report_schema import check_report
 
     result = build_report(PullRequest(base, base_name or base, head_name, pr, remote))
+    check_report(json.loads(json.dumps(result, default=str)))  # what the poster will accept
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
     (out / "comment.md").write_text(render_comment(result), encoding="utf-8")

@@ -6,6 +6,7 @@ names, headers and CSV dialect, so the ingest stage reads it with the same code:
     feeds/jpcert/2024MM.csv                   phishing, JPCERT/CC format, one file a month
     feeds/phishtank/online-valid-2024-06.csv  phishing, PhishTank dump format
     benign/demo-benign.txt                    benign, one URL a line (ISCX-URL-2016 style)
+    benign/demo-crawl.txt                     benign, pages of many small sites (a crawl)
     benign/citizenlab-test-lists.csv          benign, Citizen Lab test-list format
 
 About 45% of the rows are phishing. Phishing sites mix the patterns of the real feeds (brand
@@ -38,7 +39,9 @@ UrlFix = Callable[[random.Random, str], str]
 MIN_URLS = 100
 PHISHING_SHARE = 0.45
 JPCERT_SHARE = 0.6  # of phishing rows; the rest goes to PhishTank
-BENIGN_LIST_SHARE = 0.6  # of benign rows; the rest goes to Citizen Lab
+BENIGN_LIST_SHARE = 0.45  # of benign rows, as deep URLs of a few hundred popular sites
+CRAWL_SHARE = 0.25  # of benign rows, as a few pages each of thousands of small sites;
+# the rest goes to Citizen Lab
 DIRTY_SHARE = 0.01
 DIRTY_KINDS = 16  # URL fixes applied per_kind times, summed over the four files below
 HUGE_URL_LENGTH = 100_000
@@ -46,6 +49,7 @@ HUGE_URL_LENGTH = 100_000
 JPCERT_DIR = "feeds/jpcert"
 PHISHTANK_FILE = "feeds/phishtank/online-valid-2024-06.csv"
 BENIGN_LIST_FILE = "benign/demo-benign.txt"
+CRAWL_FILE = "benign/demo-crawl.txt"
 CITIZENLAB_FILE = "benign/citizenlab-test-lists.csv"
 
 JPCERT_HEADER = ("date", "URL", "description")  # the feed's own capitals
@@ -248,6 +252,7 @@ def write_demo_corpus(out_dir: Path, n_urls: int, seed: int) -> dict[str, int]:
     n_jpcert = round(n_phishing * JPCERT_SHARE)
     n_benign = n_urls - n_phishing
     n_list = round(n_benign * BENIGN_LIST_SHARE)
+    n_crawl = round(n_benign * CRAWL_SHARE)
     per_kind = max(1, round(n_urls * DIRTY_SHARE / DIRTY_KINDS))
     handful = min(5, 1 + n_urls // 10_000)
 
@@ -259,10 +264,11 @@ def write_demo_corpus(out_dir: Path, n_urls: int, seed: int) -> dict[str, int]:
             rng, n_phishing - n_jpcert, per_kind, handful, conflicts[handful:]
         ),
         BENIGN_LIST_FILE: _benign_list_rows(rng, sites, n_list, per_kind, conflicts),
-        CITIZENLAB_FILE: _citizenlab_rows(rng, n_benign - n_list, per_kind),
+        CRAWL_FILE: _crawl_rows(rng, n_crawl),
+        CITIZENLAB_FILE: _citizenlab_rows(rng, n_benign - n_list - n_crawl, per_kind),
     }
     for name, rows in tables.items():
-        if name == BENIGN_LIST_FILE:
+        if name in (BENIGN_LIST_FILE, CRAWL_FILE):
             _write_lines(out_dir / name, rows)
         else:
             _write_csv(out_dir / name, _header_of(name), rows)
@@ -346,6 +352,43 @@ def _benign_list_rows(
     edits = _url_edits(per_kind, _empty, _padded, _broken, _control_char, _html_entity)
     _dirty(rng, rows, edits + _url_edits(1, *map(_constant, conflicts)))
     return rows
+
+
+def _crawl_rows(rng: random.Random, n: int) -> list[Row]:
+    """Ordinary pages of many small sites, 1-4 each, the way a crawl of random domains sees
+    them: home pages, /about, /contact, product, service and blog pages."""
+    rows: list[Row] = []
+    while len(rows) < n:
+        host = _small_site_host(rng)
+        scheme = "https" if rng.random() < 0.6 else "http"
+        for _ in range(min(rng.randint(1, 4), n - len(rows))):
+            rows.append([f"{scheme}://{host}{_crawl_path(rng)}"])
+    return rows
+
+
+def _small_site_host(rng: random.Random) -> str:
+    name = _pseudo_word(rng) + rng.choice(("", "", "-" + rng.choice(NAME_WORDS)))
+    www = "www." if rng.random() < 0.5 else ""
+    return f"{www}{name}.{rng.choice(SITE_TLDS)}"
+
+
+def _crawl_path(rng: random.Random) -> str:
+    slug = "-".join(rng.sample(WORDS, rng.randint(1, 3)))
+    return rng.choice(
+        (
+            "/",
+            "/about",
+            "/about-us/",
+            "/contact",
+            "/contact.html",
+            f"/products/{slug}",
+            f"/services/{slug}/",
+            f"/blog/{rng.randint(2015, 2024)}/{rng.randint(1, 12):02d}/{slug}",
+            f"/{rng.choice(('en', 'de', 'fr', 'es'))}/{slug}.html",
+            f"/index.php?page={rng.choice(WORDS)}",
+            f"/gallery/{rng.randint(1, 40)}",
+        )
+    )
 
 
 def _citizenlab_rows(rng: random.Random, n: int, per_kind: int) -> list[Row]:

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from angler.data.feeds import CSV_FORMATS, FeedFile
 from angler.data.schema import INGESTED_COLUMNS, URL_COLUMNS, URL_FIELDS
-from angler.data.urls import UrlError, parse_url
+from angler.data.urls import UrlError, parse_url, unparseable_reason
 
 PARSED_SCHEMA = (
     "file string, source string, label_hint int, seen_at timestamp, raw_url string, "
@@ -118,6 +118,8 @@ def _parse_batch(batch: pd.DataFrame, max_url_length: int) -> pd.DataFrame:
                 result = parse_url(raw, max_url_length)
             except UrlError as err:
                 reason = str(err)
+            except Exception as err:  # a parser bug costs this row, never the stage
+                reason = unparseable_reason(err)
         reasons.append(reason)
         for name, values in parsed.items():
             values.append(getattr(result, name) if result else None)

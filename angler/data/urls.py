@@ -24,6 +24,11 @@ _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
 # "mailto:x" or "javascript:..." but not "example.com:8080/"
 _OPAQUE_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):(?![0-9])", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Lone surrogates: not encodable as UTF-8, so no Parquet or CSV writer could keep the row.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# ASCII digits only (`str.isdigit` also accepts "²", "٣" and "８", which `int` rejects or
+# reads as other digits), and at most 5 of them, so `int` never sees a 5,000-digit string.
+_PORT = re.compile(r"[0-9]{1,5}")
 _HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 
@@ -80,6 +85,12 @@ def _entity_char(match: re.Match) -> str:
     return chr(code)
 
 
+def unparseable_reason(err: Exception) -> str:
+    """The quarantine reason for a row whose parse raised something other than `UrlError`:
+    a parser bug, which the stages (ingest, monitor) turn into one quarantined row."""
+    return f"unparseable URL ({type(err).__name__})"
+
+
 def parse_url(raw: str | None, max_length: int = 8192) -> ParsedUrl:
     """Normalise `raw` and split it into its parts, or raise `UrlError` with the reason."""
     if raw is None or not raw.strip():
@@ -89,6 +100,8 @@ def parse_url(raw: str | None, max_length: int = 8192) -> ParsedUrl:
     text = unescape_entities(raw.strip())
     if _CONTROL.search(text):
         raise UrlError("control character in URL")
+    if _SURROGATE.search(text):
+        raise UrlError("invalid Unicode (lone surrogate) in URL")
     text = text.replace(" ", "%20")
 
     scheme_match = _SCHEME.match(text)
@@ -160,7 +173,7 @@ def _split_port(hostport: str) -> tuple[str, int | None]:
         host, _, port_text = hostport.partition(":")
     if not port_text:
         return host, None
-    if not port_text.isdigit() or int(port_text) > 65535:
+    if not _PORT.fullmatch(port_text) or int(port_text) > 65535:
         raise UrlError("invalid port")
     return host, int(port_text)
 
@@ -177,7 +190,7 @@ def _normalise_host(host: str) -> tuple[str, bool]:
     if not host.isascii():
         try:
             host = idna.encode(host, uts46=True).decode("ascii")
-        except (idna.IDNAError, UnicodeError):
+        except (UnicodeError, ValueError, IndexError):  # idna.IDNAError is a UnicodeError
             raise UrlError("invalid internationalised host name") from None
     host = host.lower()
     if re.fullmatch(r"[0-9.]+", host):
@@ -199,7 +212,10 @@ def _split_tail(tail: str) -> tuple[str, str, str]:
 def _domain_parts(host: str, is_ip: bool) -> tuple[str, str, str]:
     if is_ip:
         return host, "", ""
-    parts = _extractor()(host)
+    try:
+        parts = _extractor()(host)
+    except (UnicodeError, ValueError, IndexError):  # e.g. an undecodable xn-- label
+        raise UrlError("host not understood by the public suffix lookup") from None
     if not parts.suffix:
         raise UrlError("host has no public suffix")
     if not parts.domain:

@@ -1,7 +1,9 @@
 """Evaluate: metrics that do not flatter the model, per slice and per source feed.
 
 Phishing is the majority class in the feeds but rare in real traffic, so next to ROC and PR
-AUC the headline numbers are the true-positive rate at a fixed low false-positive rate.
+AUC the headline numbers are the true-positive rate at a fixed low false-positive rate, and
+the rates at the operating threshold: chosen on the validation split for `evaluate.target_fpr`,
+never on test, and reported per source with the worst benign source first.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
+from angler.errors import AnglerError
 from angler.params import EvaluateParams
 
 FPR_TARGETS = {"1pct": 0.01, "0_1pct": 0.001}
@@ -34,6 +37,33 @@ def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float) -> tuple[
     return float(tpr[best]), float(min(thresholds[best], 1.0))
 
 
+def operating_threshold(labels: np.ndarray, scores: np.ndarray, target_fpr: float) -> float:
+    """The lowest threshold at which at most `target_fpr` of these benign URLs score at or
+    above it (`score >= threshold` means phishing): the most phishing caught for that FPR."""
+    benign = np.sort(np.asarray(scores, dtype=np.float64)[labels == 0])[::-1]
+    allowed = int(np.floor(target_fpr * len(benign)))  # benign URLs that may be flagged
+    if allowed >= len(benign):
+        return 0.0
+    return float(np.nextafter(benign[allowed], np.inf))
+
+
+def operating_point(validation: pd.DataFrame, target_fpr: float) -> dict[str, float | int]:
+    """The operating threshold, chosen on the scored validation split, and its rates there."""
+    labels = validation["label"].to_numpy(dtype=int)
+    scores = validation["score"].to_numpy()
+    if labels.min(initial=1) == 1 or labels.max(initial=0) == 0:
+        raise AnglerError("the validation split needs both classes to choose a threshold")
+    threshold = operating_threshold(labels, scores, target_fpr)
+    flagged = scores >= threshold
+    return {
+        "threshold": threshold,
+        "target_fpr": target_fpr,
+        "validation_fpr": float(flagged[labels == 0].mean()),
+        "validation_tpr": float(flagged[labels == 1].mean()),
+        "validation_urls": int(len(labels)),
+    }
+
+
 def slice_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float | int]:
     metrics: dict[str, float | int] = {
         "n": int(len(labels)),
@@ -53,8 +83,9 @@ def slice_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float | i
 
 
 def source_metrics(frame: pd.DataFrame, threshold: float) -> dict[str, dict]:
-    """Per feed: its share caught (phishing feeds) or wrongly flagged (benign lists) at the
-    slice's 1%-FPR threshold, and the ROC AUC of its URLs against the other class."""
+    """Per feed at the operating threshold: the share of a benign list wrongly flagged
+    (`fpr_at_operating`) or of a phishing feed caught (`tpr_at_operating`), and the ROC AUC
+    of its URLs against the other class."""
     benign = frame[frame["label"] == 0]["score"].to_numpy()
     phishing = frame[frame["label"] == 1]["score"].to_numpy()
     result = {}
@@ -63,7 +94,7 @@ def source_metrics(frame: pd.DataFrame, threshold: float) -> dict[str, dict]:
         flagged = float((rows["score"] >= threshold).mean())
         others = benign if label == 1 else phishing
         entry = {"n": len(rows), "label": label}
-        entry["tpr_at_threshold" if label == 1 else "fpr_at_threshold"] = flagged
+        entry["tpr_at_operating" if label == 1 else "fpr_at_operating"] = flagged
         if len(others):
             both = np.concatenate([rows["score"].to_numpy(), others])
             truth = np.concatenate([np.full(len(rows), label), np.full(len(others), 1 - label)])
@@ -72,14 +103,36 @@ def source_metrics(frame: pd.DataFrame, threshold: float) -> dict[str, dict]:
     return result
 
 
-def evaluate_slices(scored: dict[str, pd.DataFrame]) -> dict[str, dict]:
-    """metrics/evaluate.json: one entry per slice, with its per-source breakdown."""
-    result = {}
+def operating_metrics(frame: pd.DataFrame, threshold: float) -> dict:
+    """The slice's rates at the operating threshold, per source, and its worst sources:
+    the benign list flagged most and the phishing feed caught least."""
+    labels = frame["label"].to_numpy(dtype=int)
+    flagged = frame["score"].to_numpy() >= threshold
+    by_source = source_metrics(frame, threshold)
+    benign = {name: e["fpr_at_operating"] for name, e in by_source.items() if e["label"] == 0}
+    phishing = {name: e["tpr_at_operating"] for name, e in by_source.items() if e["label"] == 1}
+    result: dict = {
+        "fpr_at_operating": float(flagged[labels == 0].mean()) if benign else None,
+        "tpr_at_operating": float(flagged[labels == 1].mean()) if phishing else None,
+    }
+    if benign:
+        worst = max(sorted(benign), key=benign.__getitem__)
+        result |= {"worst_benign_source": worst, "worst_benign_fpr": benign[worst]}
+    if phishing:
+        worst = min(sorted(phishing), key=phishing.__getitem__)
+        result |= {"worst_phishing_source": worst, "worst_phishing_tpr": phishing[worst]}
+    return {k: v for k, v in result.items() if v is not None} | {"by_source": by_source}
+
+
+def evaluate_slices(scored: dict[str, pd.DataFrame], operating: dict) -> dict[str, dict]:
+    """metrics/evaluate.json: the operating point, then one entry per slice with its
+    metrics, its rates at the operating threshold and its per-source breakdown."""
+    result: dict[str, dict] = {"operating_point": operating}
     for name, frame in scored.items():
         labels = frame["label"].to_numpy(dtype=int)
         metrics = slice_metrics(labels, frame["score"].to_numpy())
-        if "threshold_at_fpr_1pct" in metrics:
-            metrics["by_source"] = source_metrics(frame, metrics["threshold_at_fpr_1pct"])
+        if len(frame):
+            metrics |= operating_metrics(frame, operating["threshold"])
         result[name] = metrics
     return result
 
@@ -97,7 +150,7 @@ def write_plots(
         _write_json(out / f"roc_{name}.json", roc_points(labels, scores, params.curve_points))
         _write_json(out / f"pr_{name}.json", pr_points(labels, scores, params.curve_points))
         _write_json(out / f"scores_{name}.json", histogram(labels, scores, params.histogram_bins))
-        threshold = metrics[name].get("threshold_at_fpr_1pct", 0.5)
+        threshold = metrics["operating_point"]["threshold"]
         pd.DataFrame(
             {
                 "actual": np.where(labels == 1, "phishing", "benign"),

@@ -6,7 +6,9 @@ Layout (TF Serving wants numeric version folders):
     models/angler/model.json   version, SHA-256 of the version folder, params, data, metrics
 
 The `serving_default` signature takes `urls` (tf.string, [None]) and returns
-`phishing_probability` (float32, [None]).
+`phishing_probability` (float32, [None]) and `is_phishing` (bool, [None]): the probability
+at or above the operating threshold the evaluate stage chose on validation, which model.json
+records too.
 """
 
 from __future__ import annotations
@@ -25,16 +27,18 @@ from angler.params import Params
 
 SIGNATURE_INPUT = "urls"
 SIGNATURE_OUTPUT = "phishing_probability"
+DECISION_OUTPUT = "is_phishing"
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
 URLS_SPEC = tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)
 
 
 class ServingModule(tf.Module):
-    """The Keras model behind string-in, probability-out functions."""
+    """The Keras model behind string-in, probability-out functions, with its threshold."""
 
-    def __init__(self, model: keras.Model):
+    def __init__(self, model: keras.Model, threshold: float):
         super().__init__(name="angler")
         self.model = model
+        self.threshold = tf.constant(threshold, tf.float32)
 
     @tf.function(input_signature=[URLS_SPEC])
     def __call__(self, urls: tf.Tensor) -> tf.Tensor:
@@ -42,12 +46,13 @@ class ServingModule(tf.Module):
 
     @tf.function(input_signature=[URLS_SPEC])
     def serve(self, urls: tf.Tensor) -> dict[str, tf.Tensor]:
-        return {SIGNATURE_OUTPUT: self(urls)}
+        probability = self(urls)
+        return {SIGNATURE_OUTPUT: probability, DECISION_OUTPUT: probability >= self.threshold}
 
 
-def load_serving_module(keras_model: Path) -> ServingModule:
+def load_serving_module(keras_model: Path, threshold: float) -> ServingModule:
     # compile=False: no optimizer state in what TF Serving loads (a third of the size)
-    return ServingModule(keras.saving.load_model(keras_model, compile=False))
+    return ServingModule(keras.saving.load_model(keras_model, compile=False), threshold)
 
 
 def save_serving_model(module: ServingModule, path: Path, warmup_urls: list[str]) -> None:
@@ -95,6 +100,7 @@ def describe_version(version: int, digest: str, run_id: str, params: Params, met
         "digest": digest,
         "mlflow_run_id": run_id,
         "model_uri": f"models:/{tracking.REGISTERED_MODEL}/{version}",
+        "operating_threshold": metrics["operating_point"]["threshold"],
         "data": tracking.code_and_data_tags(),
         "params": dataclasses.asdict(params),
         "metrics": metrics,

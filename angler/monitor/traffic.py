@@ -16,7 +16,7 @@ import pandas as pd
 
 from angler.data.features import lexical_features
 from angler.data.schema import FEATURE_COLUMNS
-from angler.data.urls import UrlError, parse_url
+from angler.data.urls import UrlError, parse_url, unparseable_reason
 from angler.errors import AnglerError
 
 REQUIRED_COLUMNS = ("url", "score")
@@ -88,6 +88,9 @@ def load_traffic(
                 parsed = parse_url(raw if isinstance(raw, str) else None, max_url_length)
             except UrlError as err:
                 bad.append([path.name, row, raw, raw_score, str(err)])
+                continue
+            except Exception as err:  # a parser bug costs this row, never the stage
+                bad.append([path.name, row, raw, raw_score, unparseable_reason(err)])
                 continue
             features = lexical_features(parsed, suspicious_tokens)
             good.append(

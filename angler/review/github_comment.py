@@ -1,10 +1,11 @@
 """Post or update the one Angler comment on a pull request.
 
 Run by the `pr-comment` workflow from the default branch, with nothing but the Python
-standard library: it never installs or runs the pull request's code. The comment body and
-the PR number come from the PR run's artifact, so both are checked: the body must be an
-Angler report within GitHub's size limit, and the PR's head commit must be the commit that
-run built (a fork cannot aim its comment at another pull request).
+standard library: it never installs or runs the pull request's code. The PR run's artifact
+is untrusted, so only its data is used: report.json must have exactly the shape `angler
+report` writes (angler.review.report_schema), and this code renders the Markdown from it; any
+comment.md in the artifact is ignored. The PR's head commit must be the commit that run
+built (a fork cannot aim its comment at another pull request).
 
     python3 -m angler.review.github_comment --repo OWNER/NAME --artifact DIR --head-sha SHA
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 MARKER = "<!-- angler-report -->"
 MAX_BODY = 65_000  # GitHub refuses comments over 65,536 characters
+MAX_REPORT_BYTES = 4_000_000
 API = "https://api.github.com"
 
 
@@ -37,12 +39,20 @@ def find_report_comment(comments: list[dict]) -> int | None:
     return None
 
 
-def check_body(body: str) -> str:
-    if not body.startswith(MARKER):
-        raise CommentError("the comment body does not start with the Angler report marker")
-    if len(body) > MAX_BODY:
-        raise CommentError(f"the comment body has {len(body):,} characters (limit {MAX_BODY:,})")
-    return body
+def render_artifact(artifact: Path) -> str:
+    """The comment body, rendered here from the artifact's report.json once it is checked."""
+    from angler.errors import AnglerError
+    from angler.review.markdown import render_comment
+    from angler.review.report_schema import check_report
+
+    path = artifact / "report.json"
+    if path.stat().st_size > MAX_REPORT_BYTES:
+        raise CommentError(f"{path.name} is over {MAX_REPORT_BYTES:,} bytes")
+    try:
+        report = check_report(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, AnglerError) as err:  # JSONDecodeError is a ValueError
+        raise CommentError(f"{path.name} is not an Angler report: {err}") from None
+    return render_comment(report)
 
 
 def check_pr_number(text: str) -> int:
@@ -95,12 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", required=True, help="owner/name")
     parser.add_argument(
-        "--artifact", type=Path, required=True, help="folder with comment.md and pr-number"
+        "--artifact", type=Path, required=True, help="folder with report.json and pr-number"
     )
     parser.add_argument("--head-sha", required=True, help="the commit the PR run built")
     args = parser.parse_args(argv)
     try:
-        body = check_body((args.artifact / "comment.md").read_text(encoding="utf-8"))
+        body = render_artifact(args.artifact)
         pr = check_pr_number((args.artifact / "pr-number").read_text(encoding="utf-8"))
         github = GitHub(os.environ["GH_TOKEN"])
         head = github.request("GET", f"/repos/{args.repo}/pulls/{pr}")["head"]["sha"]

@@ -1,17 +1,20 @@
-"""The PR comment: `angler report`'s data as GitHub Markdown.
+"""The PR comment: report.json (`angler report`'s data) as GitHub Markdown.
 
-Everything that came from the pull request (param values, branch names, observed data
-values) passes through `inert`, so it renders as text: no HTML, no links, no mentions, no
-math, no table breaks. Plots are Mermaid charts, which GitHub renders with no image host.
+The trusted poster renders it with the default branch's code, so the pull request's run
+hands over data, never Markdown. Every string in that data passes through `inert`, which
+keeps it text on GitHub: no HTML, image, link, autolink, mention, issue reference, math,
+table break or bidi control can come out of it. Plots are Mermaid charts of numbers.
+Standard library only, like the poster.
 """
 
 from __future__ import annotations
 
-import html
 import json
+import re
+import unicodedata
 
 from angler.review.github_comment import MARKER, MAX_BODY
-from angler.review.verdict import COMPARED
+from angler.review.report_schema import COMPARED
 from angler.summary import METRIC_COLUMNS
 
 ICONS = {"promote": "✅", "hold": "⏸️", "reject": "❌"}
@@ -21,21 +24,38 @@ CHART_INIT = '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#9e9
 SLICES = ("test", "temporal")
 MAX_TEXT = 200
 MAX_OTHER_METRICS = 60
-_ESCAPES = str.maketrans({c: f"&#{ord(c)};" for c in "`|$*_~[]\\@#!{}:"})
+WORD_JOINER = "\u2060"  # invisible; it ends the words GitHub's filters look for
+# What GitHub turns into a mention, a team, an issue or commit reference or an autolink,
+# each broken by a word joiner (GitHub matches these in the rendered text, so Markdown
+# escapes alone do not stop them).
+_FILTERED = re.compile(r"(?<=[@#])|(?<=\bwww)(?=\.)|(?<=:)(?=//)|(?<=\bGH)(?=-)", re.IGNORECASE)
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark
 
 
 def inert(value: object) -> str:
     """Untrusted text made safe to show in Markdown, on one line, in a table cell or not."""
-    text = " ".join(str(value).split())
+    text = "".join(_visible(ch) for ch in " ".join(str(value).split()))
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT] + "…"
-    return html.escape(text, quote=True).translate(_ESCAPES)
+    return _PUNCTUATION.sub(r"\\\1", _FILTERED.sub(WORD_JOINER, text))
+
+
+def _visible(ch: str) -> str:
+    """Control, format (bidi, zero-width), surrogate and private-use characters become
+    U+FFFD, so that nothing invisible can reorder or hide what a reviewer reads."""
+    return "\ufffd" if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") else ch
 
 
 def render_comment(report: dict) -> str:
     """The whole comment, cut down to fit GitHub's size limit if it must be."""
     required = [_header(report), _verdict(report), _gate(report), _params(report)]
-    optional = [_metrics(report), _stages(report), _curves(report), _other_metrics(report)]
+    optional = [
+        _metrics(report),
+        _sources(report),
+        _stages(report),
+        _curves(report),
+        _other_metrics(report),
+    ]
     footer = _footer(report)
     while optional:
         body = "\n\n".join(part for part in [*required, *optional, footer] if part)
@@ -50,9 +70,8 @@ def _header(report: dict) -> str:
     pr = report["pull_request"]
     decision = report["verdict"]["decision"]
     title = f"{MARKER}\n## {ICONS[decision]} Angler report: **{decision}**"
-    number = f"PR #{inert(pr['number'])}: " if pr["number"] else ""
     head = f"**{inert(pr['head_name'])}**" if pr["head_name"] else "this change"
-    where = f"{number}{head} against **{inert(pr['base_name'])}**"
+    where = f"{head} against **{inert(pr['base_name'])}**"
     data = report["data"]
     if data["corpus"] is None:
         return f"{title}\n\n{where}"
@@ -61,7 +80,7 @@ def _header(report: dict) -> str:
         if not data["remote"]:
             source += "; this run had no DVC remote (a fork PR, or none configured)"
     else:
-        source = f"corpus `{inert(data['corpus'])}`"
+        source = f"corpus {inert(data['corpus'])}"
         source += " from the DVC remote" if data["remote"] else ", no DVC remote"
     return f"{title}\n\n{where} · data: {source}"
 
@@ -140,6 +159,40 @@ def _metrics(report: dict) -> str:
             entry = evaluate.get(f"{slice_name}.{key}")
             if entry:
                 lines.append(f"| {slice_name} | {label} | {_cells(entry)} |")
+    threshold = evaluate.get("operating_point.threshold")
+    if threshold:
+        lines.append(f"| all | operating threshold (thr) | {_cells(threshold)} |")
+    return "\n".join(lines)
+
+
+def _sources(report: dict) -> str:
+    """Each source's rate at the operating threshold on the test slice, the worst benign
+    source first: what production's false alarms and misses will look like."""
+    evaluate = report.get("metrics", {}).get("metrics/evaluate.json") or {}
+    rows = []
+    for key, entry in evaluate.items():
+        parts = key.split(".")
+        rate = parts[3] if len(parts) == 4 and parts[:2] == ["test", "by_source"] else ""
+        if rate in ("fpr_at_operating", "tpr_at_operating"):
+            rows.append((rate, parts[2], entry))
+    if not rows:
+        return ""
+
+    def order(row):  # benign by FPR, highest first; then phishing by TPR, lowest first
+        kind, _, entry = row
+        value = entry.get("new") if entry.get("new") is not None else entry.get("old") or 0
+        return (0, -value) if kind == "fpr_at_operating" else (1, value)
+
+    base = inert(report["pull_request"]["base_name"])
+    lines = [
+        "### Per source at the operating threshold (test slice)",
+        "",
+        f"| source | rate | {base} | this PR | Δ |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for kind, source, entry in sorted(rows, key=order):
+        label = "benign, flagged (FPR)" if kind == "fpr_at_operating" else "phishing, caught (TPR)"
+        lines.append(f"| {inert(source)} | {label} | {_cells(entry)} |")
     return "\n".join(lines)
 
 
@@ -149,7 +202,9 @@ def _other_metrics(report: dict) -> str:
     rows = []
     for path, entries in sorted(report.get("metrics", {}).items()):
         for key, entry in sorted(entries.items()):
-            main_table = path == "metrics/evaluate.json" and key.count(".") == 1
+            main_table = path == "metrics/evaluate.json" and (
+                key.count(".") == 1 or (key.startswith("test.by_source.") and "_at_op" in key)
+            )
             if main_table or not isinstance(entry.get("diff"), int | float) or not entry["diff"]:
                 continue
             rows.append(f"| {inert(path)} | {inert(key)} | {_cells(entry)} |")
@@ -175,7 +230,8 @@ def _stages(report: dict) -> str:
     lines = ["### Stages", "", "| stage | this run | why |", "|---|---|---|"]
     for stage in report["stages"]:
         why = "; ".join(stage["reasons"]) or "same inputs as the base: outputs from the cache"
-        lines.append(f"| {stage['stage']} | {STATE_ICONS[stage['state']]} | {inert(why)} |")
+        state = STATE_ICONS[stage["state"]]
+        lines.append(f"| {inert(stage['stage'])} | {state} | {inert(why)} |")
     return "\n".join(lines)
 
 
@@ -216,12 +272,10 @@ def _chart(title: str, x_label: str, y_label: str, curve: dict) -> str:
 def _footer(report: dict, cut: bool = False) -> str:
     run = report.get("mlflow") or {}
     parts = []
-    if run.get("url"):
-        parts.append(f"MLflow run: [{run['run_id']}]({run['url']})")
-    elif run.get("run_id"):
+    if run.get("run_id"):
         parts.append(
-            f"MLflow run `{run['run_id']}` in the local store (`mlflow.db`; CI uploads it as "
-            "the `mlflow-store` artifact)"
+            f"MLflow run {inert(run['run_id'])} (on the tracking server, or in the local store "
+            "that CI uploads as the `mlflow-store` artifact)"
         )
     if cut:
         parts.append(

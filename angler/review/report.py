@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from angler.params import Params, ParamsError, load_params
 from angler.reports import read_report
 from angler.review.base_revision import BaseUnavailable, dvc_json, fetch_output, git_show, resolve
 from angler.review.stage_changes import StageChange, stage_changes
-from angler.review.verdict import Verdict, decide, floor_failures, paired_bootstrap
+from angler.review.verdict import Scores, Verdict, decide, floor_failures, paired_bootstrap
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +99,26 @@ def data_gate(validate_report: Path, changes: list[StageChange]) -> dict:
                 "suite": result["suite"],
                 "expectation": result["expectation"],
                 "column": result["column"],
-                "observed": result["observed"],
+                "observed": public_observation(result["observed"]),
                 "details": result["details"],
             }
             for result in results
             if not result["success"]
         ],
     }
+
+
+def public_observation(observed: object) -> object:
+    """What a public comment may show of a failed expectation: numbers, counts, types and
+    column names, never sample values or row ids of the private corpus."""
+    if observed is None or isinstance(observed, bool | int | float | str):
+        return observed
+    if isinstance(observed, dict) and {"unexpected_count", "unexpected_percent"} & set(observed):
+        return {k: observed[k] for k in ("unexpected_count", "unexpected_percent") if k in observed}
+    names = isinstance(observed, dict) and all(
+        isinstance(v, list) and all(isinstance(n, str) for n in v) for v in observed.values()
+    )
+    return observed if names else "(values not shown: they come from the corpus)"
 
 
 def curves(root: Path, base_sha: str) -> dict:
@@ -137,19 +149,9 @@ def _resample(text: str | None, x: str, y: str, grid: list[float]) -> list[float
 
 
 def mlflow_run(train_report: Path) -> dict:
-    """The run's id, and a link when the tracking store is a server."""
-    run_id = (read_report(train_report) or {}).get("mlflow_run_id")
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or ""
-    if not run_id or not uri.startswith(("http://", "https://")):
-        return {"run_id": run_id, "url": None}
-    import mlflow
-
-    try:
-        experiment = mlflow.MlflowClient(uri).get_run(run_id).info.experiment_id
-    except Exception as err:  # a server that is down must not cost the PR its comment
-        log.warning("MLflow run %s not found at the tracking server: %s", run_id, err)
-        return {"run_id": run_id, "url": None}
-    return {"run_id": run_id, "url": f"{uri.rstrip('/')}/#/experiments/{experiment}/runs/{run_id}"}
+    """The run's id. Never the tracking URI: it can hold credentials, and the comment is
+    public."""
+    return {"run_id": (read_report(train_report) or {}).get("mlflow_run_id")}
 
 
 def verdict(report: dict, params: Params, root: Path, base_sha: str, base_lock: dict) -> Verdict:
@@ -164,6 +166,7 @@ def verdict(report: dict, params: Params, root: Path, base_sha: str, base_lock: 
     if not _has_model(base_lock):
         return decide(candidate, None, params.promote)
     scores = _scores(root / "data" / "scores" / "test.parquet")
+    threshold = read_report(root / EVALUATE_METRICS)["operating_point"]["threshold"]
     try:
         champion = champion_scores(root, base_sha, scores["url"].tolist())
     except BaseUnavailable as err:
@@ -173,13 +176,19 @@ def verdict(report: dict, params: Params, root: Path, base_sha: str, base_lock: 
         return Verdict("hold", [f"cannot compare with the champion: {err}"])
     comparisons = paired_bootstrap(
         scores["label"].to_numpy(dtype=int),
-        scores["score"].to_numpy(),
+        scores["source"].to_numpy(),
+        Scores(scores["score"].to_numpy(), threshold),
         champion,
         params.promote.bootstrap_samples,
         params.promote.confidence,
         params.base.seed,
     )
     result = decide(candidate, comparisons, params.promote)
+    if champion.threshold is None:
+        result.caveats.append(
+            "the champion was exported before models had an operating threshold, so the worst "
+            "benign source's false-positive rate is not compared with it"
+        )
     if any(p["name"].startswith(SPLIT_PARAMS) for p in report["params"]):
         result.caveats.append(
             f"this PR changes the data or the split, so {report['pull_request']['base_name']}'s "
@@ -188,15 +197,17 @@ def verdict(report: dict, params: Params, root: Path, base_sha: str, base_lock: 
     return result
 
 
-def champion_scores(root: Path, base_sha: str, urls: list[str]) -> np.ndarray:
-    """The base revision's exported model, fetched through DVC, scoring `urls`."""
+def champion_scores(root: Path, base_sha: str, urls: list[str]) -> Scores:
+    """The base revision's exported model, fetched through DVC, scoring `urls`, with the
+    operating threshold its model.json records."""
     from angler.model.export import load_version, score_urls
 
     with tempfile.TemporaryDirectory() as scratch:
         store = fetch_output(root, base_sha, MODEL_STORE, Path(scratch) / "store")
         version, folder = load_version(store)
+        threshold = read_report(store / "model.json").get("operating_threshold")
         log.info("scoring %d test URLs with the champion (version %d)", len(urls), version)
-        return score_urls(folder, urls)
+        return Scores(score_urls(folder, urls), threshold)
 
 
 def _has_model(lock: dict) -> bool:
@@ -207,4 +218,4 @@ def _has_model(lock: dict) -> bool:
 def _scores(path: Path):
     import pandas as pd
 
-    return pd.read_parquet(path, columns=["url", "label", "score"])
+    return pd.read_parquet(path, columns=["url", "label", "source", "score"])

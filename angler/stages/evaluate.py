@@ -28,14 +28,21 @@ def main(
 ) -> None:
     """Evaluate on the domain-disjoint test split and on the temporal slice.
 
-    Writes ROC AUC, PR AUC, TPR at 1% and 0.1% FPR and more, per slice and per source
-    feed, the per-URL scores and the ROC, PR, confusion and score-histogram plot data.
+    Chooses the operating threshold on the validation split for evaluate.target_fpr, then
+    writes ROC AUC, PR AUC, TPR at 1% and 0.1% FPR, the rates at the operating threshold per
+    slice and per source feed (worst benign source first), the per-URL scores and the ROC,
+    PR, confusion and score-histogram plot data.
     """
     import keras
     import mlflow
 
     from angler.model import tracking
-    from angler.model.evaluation import evaluate_slices, evaluation_slices, write_plots
+    from angler.model.evaluation import (
+        evaluate_slices,
+        evaluation_slices,
+        operating_point,
+        write_plots,
+    )
     from angler.model.training import predict, read_shards
     from angler.params import load_params
 
@@ -48,7 +55,17 @@ def main(
     scores.mkdir(parents=True, exist_ok=True)
     for name, frame in scored.items():
         frame.to_parquet(scores / f"{name}.parquet", index=False)
-    result = evaluate_slices(scored)
+    validation = read_shards(shards, "validation")
+    operating = operating_point(
+        validation.assign(score=predict(trained, validation["url"])), params.evaluate.target_fpr
+    )
+    log.info(
+        "operating threshold %.4f: validation FPR %.4f, TPR %.4f",
+        operating["threshold"],
+        operating["validation_fpr"],
+        operating["validation_tpr"],
+    )
+    result = evaluate_slices(scored, operating)
     write_plots(scored, result, plots, params.evaluate)
 
     with tracking.resume_run(train_report):
@@ -60,6 +77,8 @@ def main(
     metrics.parent.mkdir(parents=True, exist_ok=True)
     metrics.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     for name, values in result.items():
+        if name == "operating_point":
+            continue
         log.info(
             "%s: %s",
             name,

@@ -43,7 +43,8 @@ def main(
     from angler.params import load_params
 
     params = load_params(params_path)
-    module = load_serving_module(model)
+    evaluation = json.loads(metrics.read_text(encoding="utf-8"))
+    module = load_serving_module(model, evaluation["operating_point"]["threshold"])
     warmup = read_shards(shards, "validation", params.export.warmup_requests)["url"].tolist()
     with tracking.resume_run(train_report) as run, tempfile.TemporaryDirectory() as scratch:
         saved = Path(scratch) / "saved_model"
@@ -55,7 +56,7 @@ def main(
             directory_digest(target),
             run.info.run_id,
             params,
-            json.loads(metrics.read_text(encoding="utf-8")),
+            evaluation,
         )
         (out / "model.json").write_text(json.dumps(description, indent=2) + "\n")
         tracking.log_export(target, description)

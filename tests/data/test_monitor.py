@@ -11,12 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers.paths import REPO_ROOT
 
+from angler.data.urls import UrlError, parse_url
 from angler.errors import AnglerError
 from angler.monitor.reference import Reference, class_weights, measure_drift
 from angler.monitor.traffic import TrafficError, collect_traffic, load_traffic
 from angler.params import load_params
+
+from helpers.paths import REPO_ROOT
 
 PARAMS = load_params(REPO_ROOT / "params.yaml")
 LIMITS = PARAMS.monitor
@@ -214,3 +216,62 @@ def test_collect_traffic_replaces_the_folder_with_the_interval_files(tmp_path):
     assert sorted(p.name for p in traffic.iterdir()) == ["README.md", "part-0.parquet"]
     with pytest.raises(TrafficError, match="no traffic files match"):
         collect_traffic(str(tmp_path / "logs" / "2026-11-02" / "*.parquet"), traffic)
+
+
+def hostile_urls(seed: int = 7, n: int = 40) -> list[str]:
+    """URLs that once stopped a stage, and a seeded fuzz of digit-like and combining Unicode
+    in the port and the host (no surrogates or line breaks: traffic files are UTF-8)."""
+    pool = "0123456789²³¹⁰０８９٣۵०①⒈𝟖\u0300\u0301\u0308\u20ddｅｘ：．"
+    rng = np.random.default_rng(seed)
+    fuzzed = []
+    for i in range(n):
+        text = "".join(rng.choice(list(pool), rng.integers(1, 9)))
+        fuzzed.append(f"http://example.com:{text}²/" if i % 2 else f"http://{text}.com/a")
+    return ["http://example.com:²/", "http://example.com:" + "9" * 5000 + "/", *fuzzed]
+
+
+def expected_reasons(urls: list[str]) -> list[tuple[str, str]]:
+    """(URL, reason) of each URL the parser rejects, in order."""
+    reasons = []
+    for raw in urls:
+        try:
+            parse_url(raw)
+        except UrlError as err:
+            reasons.append((raw, str(err)))
+    return reasons
+
+
+def test_unicode_ports_and_hosts_are_quarantined_not_fatal(tmp_path):
+    good = ["http://example.com/a", "https://shop.example.org:8443/cart"]
+    hostile = hostile_urls()
+    frame = pd.DataFrame({"url": good + hostile, "score": 0.5})
+    traffic = featurized(frame, tmp_path, "unicode")
+    expected = expected_reasons(hostile)
+    assert expected[:2] == [
+        ("http://example.com:²/", "invalid port"),
+        ("http://example.com:" + "9" * 5000 + "/", "invalid port"),
+    ]
+    assert sum(reason == "invalid port" for _, reason in expected) == 22  # + fuzzed hosts
+    quarantined = traffic.quarantined[["raw_url", "reason"]].itertuples(index=False)
+    assert [tuple(row) for row in quarantined] == expected
+    assert len(traffic.features) == len(frame) - len(expected)  # good URLs all kept
+    assert traffic.rows_in == len(frame) == len(traffic.features) + len(traffic.quarantined)
+
+
+def test_an_unexpected_parser_error_quarantines_only_that_row(tmp_path, monkeypatch):
+    import angler.monitor.traffic
+
+    real_parse = angler.monitor.traffic.parse_url
+
+    def buggy(raw, max_length):
+        if raw == "http://bug.example.com/":
+            raise RecursionError("parser bug")
+        return real_parse(raw, max_length)
+
+    monkeypatch.setattr(angler.monitor.traffic, "parse_url", buggy)
+    frame = pd.DataFrame({"url": ["http://example.com/", "http://bug.example.com/"], "score": 0.5})
+    traffic = featurized(frame, tmp_path, "bug")
+    assert traffic.quarantined[["row", "reason"]].values.tolist() == [
+        [1, "unparseable URL (RecursionError)"]
+    ]
+    assert len(traffic.features) == 1 and traffic.rows_in == 2

@@ -13,11 +13,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
 SAMPLE_LINES = 1500  # per file, header included
 AUC_FLOOR = 0.90  # ROC AUC on the sample's domain-disjoint test split, after 2 epochs
-SAMPLE_FILES = {  # a few months of each dated feed, both benign lists
+SAMPLE_FILES = {  # a few months of each dated feed, every other feed and benign source
     "feeds/jpcert": ["201906.csv", "202103.csv", "202311.csv", "202412.csv"],
     "feeds/phishtank": ["online-valid-2018-11.csv", "online-valid-2020-05.csv"],
-    "benign": ["iscx-url-2016-benign.txt", "citizenlab-test-lists.csv"],
+    "feeds/esdaung": ["phishtank-2021.txt"],
+    "benign": ["iscx-url-2016-benign.txt", "citizenlab-test-lists.csv", "esdaung-2021-crawl.txt"],
 }
+CRAWL = "esdaung-2021-crawl"  # ordinary web sites of every kind
+MAX_CRAWL_FPR = 0.10  # of its held-out test URLs flagged at the operating threshold
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +63,16 @@ def test_real_sample_model_clears_the_auc_floor(run):
     metrics = json.loads((run / "metrics" / "evaluate.json").read_text())
     assert metrics["test"]["roc_auc"] >= AUC_FLOOR, metrics["test"]
     assert metrics["test"]["benign"] > 100 and metrics["test"]["phishing"] > 100
+
+
+def test_real_sample_every_source_is_evaluated(run):
+    sources = json.loads((run / "metrics" / "evaluate.json").read_text())["test"]["by_source"]
+    expected = {"jpcert", "phishtank", "phishtank-2021", CRAWL, "citizenlab"}
+    assert expected | {"iscx-url-2016-benign"} <= set(sources)
+
+
+def test_real_sample_model_rarely_flags_ordinary_sites(run):
+    metrics = json.loads((run / "metrics" / "evaluate.json").read_text())
+    crawl = metrics["test"]["by_source"][CRAWL]
+    assert crawl["n"] > 50
+    assert crawl["fpr_at_operating"] < MAX_CRAWL_FPR, metrics["test"]["by_source"]

@@ -1,6 +1,8 @@
 """Behaviour of a model trained on demo data: minimum functionality, directional
 expectations and invariances (Ribeiro et al., CheckList)."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -16,6 +18,38 @@ def score(demo_run):
         return model.predict(np.array(urls, dtype=object), verbose=0).reshape(-1)
 
     return predict
+
+
+@pytest.fixture(scope="module")
+def threshold(demo_run) -> float:
+    """The operating threshold the evaluate stage chose on validation."""
+    metrics = json.loads((demo_run / "metrics" / "evaluate.json").read_text())
+    return metrics["operating_point"]["threshold"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.hollowayplumbing.co.uk/about",
+        "http://marisolbakery.com/contact",
+        "https://kestrel-outdoor.de/products/trail-tent-2p",
+        "https://www.verdant-yoga.net/services/classes/",
+        "http://smithandpartners-law.com/blog/2021/03/new-office",
+    ],
+)
+def test_ordinary_pages_of_small_sites_are_not_flagged(score, threshold, url):
+    assert score(url)[0] < threshold
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://paypal.secure-account.kestrel-outdoor.de/signin",
+        "http://appleid.apple.com.verify.marisolbakery.com/login",
+    ],
+)
+def test_a_brand_in_the_subdomain_of_an_unrelated_domain_is_flagged(score, threshold, url):
+    assert score(url)[0] >= threshold
 
 
 @pytest.mark.parametrize(

@@ -39,9 +39,22 @@ def test_signature_names_dtypes_and_shapes(exported):
     (inputs,) = signature.structured_input_signature[1].values()
     assert list(signature.structured_input_signature[1]) == ["urls"]
     assert (inputs.dtype, inputs.shape.as_list()) == (tf.string, [None])
+    assert sorted(signature.structured_outputs) == ["is_phishing", "phishing_probability"]
     output = signature.structured_outputs["phishing_probability"]
-    assert list(signature.structured_outputs) == ["phishing_probability"]
     assert (output.dtype, output.shape.as_list()) == (tf.float32, [None])
+    decision = signature.structured_outputs["is_phishing"]
+    assert (decision.dtype, decision.shape.as_list()) == (tf.bool, [None])
+
+
+def test_the_decision_is_the_probability_at_the_validation_threshold(demo_run, exported):
+    path, description = exported
+    metrics = json.loads((demo_run / "metrics" / "evaluate.json").read_text())
+    threshold = description["operating_threshold"]
+    assert threshold == metrics["operating_point"]["threshold"]
+    signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+    result = signature(urls=tf.constant(SAMPLE, dtype=tf.string))
+    probability = result["phishing_probability"].numpy()
+    np.testing.assert_array_equal(result["is_phishing"].numpy(), probability >= threshold)
 
 
 def test_saved_model_scores_like_the_keras_model(demo_run, exported):

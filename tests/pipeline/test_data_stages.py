@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -110,3 +111,75 @@ def test_validate_passes_and_writes_data_docs(run):
     validate = report(run, "validate")
     assert validate["success"] is True, validate["failed"]
     assert (run / "reports" / "data_docs" / "index.html").is_file()
+
+
+def hostile_urls(seed: int = 11, n: int = 40) -> list[str]:
+    """URLs that once stopped ingest, and a seeded fuzz of superscript, fullwidth and other
+    digit-like characters and combining marks in the port and the host."""
+    pool = list("0123456789²³¹⁰０８９٣۵०①⒈𝟖\u0300\u0301\u0308\u20ddｅｘ：．")
+    rng = np.random.default_rng(seed)
+    fuzzed = []
+    for i in range(n):
+        text = "".join(rng.choice(pool, rng.integers(1, 9)))
+        fuzzed.append(f"http://example.com:{text}²/" if i % 2 else f"http://{text}.com/a")
+    return ["http://example.com:²/", "http://example.com:" + "9" * 5000 + "/", *fuzzed]
+
+
+def test_ingest_quarantines_unicode_ports_and_hosts_and_balances(spark, tmp_path):
+    from angler.data.urls import UrlError, parse_url
+    from angler.stages import ingest
+
+    good = ["http://example.com/", "https://shop.example.org:8443/cart", "http://example.com:80"]
+    lines = good + hostile_urls()
+    corpus = tmp_path / "corpus"
+    (corpus / "feeds").mkdir(parents=True)
+    (corpus / "feeds" / "hostile.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected, keys = [], set()
+    for raw in lines:
+        try:
+            keys.add(parse_url(raw).url_key)
+        except UrlError as err:
+            expected.append((raw, str(err)))
+    assert ("http://example.com:²/", "invalid port") in expected
+    assert ("http://example.com:" + "9" * 5000 + "/", "invalid port") in expected
+    assert sum(reason == "invalid port" for _, reason in expected) == 22
+
+    params = write_params(tmp_path / "params.yaml", **{"data.corpus": str(corpus)})
+    out, quarantine, report_path = tmp_path / "out", tmp_path / "q.csv", tmp_path / "r.json"
+    ingest.main(out, quarantine, report_path, params)
+
+    result = json.loads(report_path.read_text())
+    rows = pd.read_csv(quarantine, keep_default_na=False, dtype=str)
+    assert sorted(zip(rows["raw_url"], rows["reason"], strict=True)) == sorted(expected)
+    assert result["rows_in"] == len(lines)
+    assert result["quarantined"] == len(expected)
+    assert result["rows_out"] == len(keys) == pd.read_parquet(out)["url_key"].nunique()
+    assert result["duplicates"] == len(lines) - len(expected) - len(keys)
+    assert result["balanced"] is True
+    assert result["quarantine_reasons"]["invalid port"] == 22
+
+
+def test_an_unexpected_parser_error_quarantines_only_that_row(monkeypatch):
+    import angler.data.ingest
+
+    real_parse = angler.data.ingest.parse_url
+
+    def buggy(raw, max_length):
+        if raw == "http://bug.example.com/":
+            raise RecursionError("parser bug")
+        return real_parse(raw, max_length)
+
+    monkeypatch.setattr(angler.data.ingest, "parse_url", buggy)
+    batch = pd.DataFrame(
+        {
+            "raw_url": ["http://example.com/", "http://bug.example.com/", "url"],
+            "reason": [None, None, "repeated header row"],
+        }
+    )
+    out = angler.data.ingest._parse_batch(batch, 8192)
+    assert out["reason"].tolist() == [
+        None,
+        "unparseable URL (RecursionError)",
+        "repeated header row",
+    ]
+    assert out["url_key"].tolist() == ["example.com", None, None]

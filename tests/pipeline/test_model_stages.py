@@ -29,6 +29,12 @@ def test_evaluate_writes_metrics_scores_and_plots(demo_run):
             "tpr_at_fpr_0_1pct",
             "accuracy",
             "threshold_at_fpr_1pct",
+            "fpr_at_operating",
+            "tpr_at_operating",
+            "worst_benign_source",
+            "worst_benign_fpr",
+            "worst_phishing_source",
+            "worst_phishing_tpr",
             "n",
             "phishing",
             "benign",
@@ -36,6 +42,17 @@ def test_evaluate_writes_metrics_scores_and_plots(demo_run):
             assert key in slice_metrics, (name, key)
         assert slice_metrics["roc_auc"] > 0.9
         assert {"jpcert", "citizenlab", "demo-benign"} <= set(slice_metrics["by_source"])
+        benign = {
+            name: entry["fpr_at_operating"]
+            for name, entry in slice_metrics["by_source"].items()
+            if entry["label"] == 0
+        }
+        assert slice_metrics["worst_benign_fpr"] == max(benign.values())
+        assert benign[slice_metrics["worst_benign_source"]] == max(benign.values())
+    operating = metrics["operating_point"]
+    assert operating["target_fpr"] == 0.01
+    assert operating["validation_fpr"] <= 0.01
+    assert 0 < operating["threshold"] <= 1
     assert "phishtank" in metrics["test"]["by_source"]  # its one month is not among the newest
     scores = pd.read_parquet(demo_run / "data" / "scores" / "test.parquet")
     assert list(scores.columns) == ["url", "label", "source", "score"]

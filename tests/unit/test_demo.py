@@ -17,6 +17,7 @@ PHISHTANK_HEADER = (
 CITIZENLAB_HEADER = "url,category_code,category_description,date_added,source,notes"
 PHISHTANK = "feeds/phishtank/online-valid-2024-06.csv"
 BENIGN_LIST = "benign/demo-benign.txt"
+CRAWL = "benign/demo-crawl.txt"
 CITIZENLAB = "benign/citizenlab-test-lists.csv"
 JPCERT_FILES = [f"feeds/jpcert/2024{month:02d}.csv" for month in range(1, 13)]
 N_URLS = 50_000
@@ -48,6 +49,7 @@ def _phishing_urls(root: Path) -> list[str]:
 
 def _benign_urls(root: Path) -> list[str]:
     urls = (root / BENIGN_LIST).read_text(encoding="utf-8").split("\n")[:-1]
+    urls += (root / CRAWL).read_text(encoding="utf-8").split("\n")[:-1]
     return urls + [row[0] for row in _csv_rows(root / CITIZENLAB)]
 
 
@@ -83,7 +85,7 @@ def test_too_few_urls_are_refused(tmp_path: Path) -> None:
 
 def test_generates_full_size_corpus(corpus: tuple[Path, dict[str, int]]) -> None:
     root, counts = corpus
-    assert sorted(counts) == sorted([*JPCERT_FILES, PHISHTANK, BENIGN_LIST, CITIZENLAB])
+    assert sorted(counts) == sorted([*JPCERT_FILES, PHISHTANK, BENIGN_LIST, CRAWL, CITIZENLAB])
     assert sum(counts.values()) == N_URLS
 
 
@@ -91,7 +93,7 @@ def test_counts_match_lines_in_files(corpus: tuple[Path, dict[str, int]]) -> Non
     root, counts = corpus
     for name, count in counts.items():
         lines = (root / name).read_bytes().count(b"\n")
-        assert lines == count + (name != BENIGN_LIST), name
+        assert lines == count + (name not in (BENIGN_LIST, CRAWL)), name
 
 
 def test_files_start_with_their_real_header(corpus: tuple[Path, dict[str, int]]) -> None:
@@ -162,6 +164,18 @@ def test_benign_lists_look_like_the_real_ones(corpus: tuple[Path, dict[str, int]
     homepages = [url for url in citizenlab if urlsplit(url).path in ("", "/")]
     assert len(homepages) > 0.8 * len(citizenlab)
     assert len({_host(url) for url in citizenlab}) > 0.9 * len(citizenlab)
+
+
+def test_the_crawl_is_many_small_sites_with_ordinary_pages(corpus) -> None:
+    root, counts = corpus
+    crawl = (root / CRAWL).read_text(encoding="utf-8").split("\n")[:-1]
+    hosts = Counter(_host(url) for url in crawl)
+    assert len(hosts) > 0.3 * len(crawl)  # 1-4 pages a site
+    assert sum(pages > 4 for pages in hosts.values()) < 0.01 * len(hosts)  # rare name clashes
+    paths = [urlsplit(url).path for url in crawl]
+    assert sum(path in ("", "/") for path in paths) < 0.3 * len(crawl)  # not home pages only
+    assert any(path.startswith("/products/") for path in paths)
+    assert any(path.startswith("/about") for path in paths)
 
 
 def test_dirty_rows_are_present(corpus: tuple[Path, dict[str, int]]) -> None:

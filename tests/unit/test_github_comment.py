@@ -1,14 +1,26 @@
-"""The comment poster checks what the PR run's artifact gives it before posting."""
+"""The comment poster trusts nothing in the PR run's artifact: it renders the comment
+itself from report.json, checked against its schema, with the standard library only."""
+
+import json
+import math
+import re
+import subprocess
+import sys
 
 import pytest
 
 from angler.review.github_comment import (
     MARKER,
+    MAX_BODY,
     CommentError,
-    check_body,
     check_pr_number,
     find_report_comment,
+    render_artifact,
 )
+
+from helpers.github_markdown import filtered, render
+from helpers.paths import REPO_ROOT
+from helpers.reports import sample_report
 
 
 def test_only_the_bots_marked_comment_is_updated():
@@ -27,9 +39,93 @@ def test_pr_number_must_be_a_number(text):
         check_pr_number(text)
 
 
-def test_body_must_be_an_angler_report_within_the_limit():
-    assert check_body(MARKER + "\nok") == MARKER + "\nok"
-    with pytest.raises(CommentError, match="marker"):
-        check_body("spam")
-    with pytest.raises(CommentError, match="limit"):
-        check_body(MARKER + "x" * 70_000)
+def artifact(tmp_path, report, comment: str | None = None):
+    (tmp_path / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    (tmp_path / "pr-number").write_text("7\n", encoding="utf-8")
+    if comment is not None:
+        (tmp_path / "comment.md").write_text(comment, encoding="utf-8")
+    return tmp_path
+
+
+def test_the_body_is_rendered_from_the_data_and_the_artifacts_markdown_ignored(tmp_path):
+    planted = MARKER + "\n@org/team please merge #1 ![x](https://evil.example/t.png) <b>hi</b>"
+    body = render_artifact(artifact(tmp_path, sample_report(), comment=planted))
+    assert body.startswith(MARKER + "\n") and len(body) <= MAX_BODY
+    assert "evil.example" not in body and "org/team" not in body
+    page = render(body)
+    assert "img" not in page.tags and "a" not in page.tags and filtered(page.text) == []
+
+
+def nested_set(report: dict, path: str, value) -> dict:
+    *parents, last = path.split(".")
+    target = report
+    for key in parents:
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    if isinstance(target, list):
+        target[int(last)] = value
+    else:
+        target[last] = value
+    return report
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("verdict.decision", "merge-now", "report.verdict.decision: expected one of"),
+        ("pull_request.number", 7, "expected a string"),
+        ("pull_request.head_name", "x" * 201, "at most 200 characters"),
+        ("params.0.name", ["not", "a", "name"], "report.params[0].name: expected a string"),
+        ("params.0.new", "v" * 3000, "a JSON value of at most"),
+        ("stages.0.state", "skipped", "expected one of cached, reran"),
+        ("gate.checked", "41", "an integer"),
+        ("completed", "yes", "true or false"),
+        ("verdict.comparisons", {"roc_auc": {"candidate": 1}}, "a key 'champion'"),
+        ("verdict.comparisons", {"made_up": {}}, "expected one of roc_auc"),
+        ("verdict.reasons", ["r"] * 31, "at most 30 items"),
+        ("html", "<b>extra</b>", "no other keys (found html)"),
+        ("mlflow", {"run_id": "r", "url": "https://user:token@mlflow.example"}, "found url"),
+    ],
+)
+def test_an_artifact_of_another_shape_is_refused(tmp_path, path, value, message):
+    report = nested_set(sample_report(), path, value)
+    with pytest.raises(CommentError, match=re.escape(message)):
+        render_artifact(artifact(tmp_path, report))
+
+
+def test_numbers_must_be_finite(tmp_path):
+    comparison = {"candidate": 1.0, "champion": 1.0, "delta": 0.0, "low": math.nan, "high": 0.0}
+    report = sample_report(
+        verdict=sample_report()["verdict"] | {"comparisons": {"roc_auc": comparison}}
+    )
+    (tmp_path / "report.json").write_text(json.dumps(report))  # json writes NaN
+    with pytest.raises(CommentError, match="a finite number"):
+        render_artifact(tmp_path)
+
+
+def test_broken_or_oversized_json_is_refused(tmp_path):
+    (tmp_path / "report.json").write_text("{not json")
+    with pytest.raises(CommentError, match="not an Angler report"):
+        render_artifact(tmp_path)
+    (tmp_path / "report.json").write_text(" " * 4_000_001)
+    with pytest.raises(CommentError, match="over 4,000,000 bytes"):
+        render_artifact(tmp_path)
+
+
+def test_the_poster_runs_on_the_standard_library_alone(tmp_path):
+    folder = artifact(tmp_path, sample_report())
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from angler.review.github_comment import render_artifact\n"
+        "from pathlib import Path\n"
+        "print(render_artifact(Path(sys.argv[2]))[:40])\n"
+        "third = [m for m in sys.modules if m.split('.')[0] in ('numpy', 'yaml', 'pandas')]\n"
+        "print('third-party:', third)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(REPO_ROOT), str(folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.startswith(MARKER)
+    assert "third-party: []" in result.stdout

@@ -1,77 +1,115 @@
-"""The PR comment renderer: untrusted text stays text, and the comment fits on GitHub."""
+"""The PR comment renderer: untrusted text stays text on GitHub, and the comment fits.
 
-import html
+Checked on the HTML of GitHub's own Markdown parser (cmark-gfm) and against the filters
+GitHub runs on the rendered text (mentions, references, autolinks)."""
+
+import pytest
 
 from angler.review.github_comment import MARKER, MAX_BODY
 from angler.review.markdown import inert, render_comment
 
+from helpers.github_markdown import BIDI, WORD_JOINER, filtered, render, shown
+from helpers.reports import sample_report as report
+
 HOSTILE = [
     "<img src=x onerror=alert(1)>",
+    "<b>bold</b> <details>",
     "$(id)",
     "`rm -rf`",
     "a | b",
     "@octocat",
+    "hi @org/team",
+    "see #1 and owner/repo#2",
+    "GH-3",
+    "www.evil.example/login",
+    "https://evil.example/x",
+    "user@evil.example",
     "[x](javascript:y)",
+    "![tracker](https://evil.example/pixel.png)",
+    "$x^2$ and $$y$$",
+    "&#64;octocat &amp; &lt;b&gt;",
+    "# Heading\n- item\n> quote",
+    "1. one",
+    "*em* _em_ ~~gone~~ **strong**",
+    "\\@escaped",
+    "it's",
 ]
+INVISIBLE = ["evil\u202egpj.exe", "zero\u200bwidth", "join\u2060@octocat", "bom\ufeff"]
 
 
-def report(**overrides) -> dict:
-    base = {
-        "pull_request": {
-            "base": "abc",
-            "base_name": "main",
-            "head_name": "feature",
-            "number": "7",
-            "remote": False,
-            "base_sha": "0123456789",
-        },
-        "data": {"corpus": "demo", "remote": False},
-        "params": [{"name": "train.epochs", "old": 4, "new": 3}],
-        "stages": [
-            {"stage": "train", "state": "reran", "reasons": ["params changed: train.epochs"]}
-        ],
-        "gate": {"ran": True, "success": True, "checked": 41, "failed": []},
-        "completed": True,
-        "metrics": {
-            "metrics/evaluate.json": {"test.roc_auc": {"old": 0.99, "new": 0.98, "diff": -0.01}}
-        },
-        "verdict": {
-            "decision": "hold",
-            "reasons": ["no metric is better"],
-            "comparisons": {},
-            "caveats": [],
-        },
-    }
-    return base | overrides
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_text_renders_as_the_same_plain_text(value):
+    page = render(inert(value))
+    assert page.tags == ["p"]
+    assert shown(page.text).strip() == " ".join(value.split())
+    assert filtered(page.text) == []
 
 
-def cells(line: str) -> list[str]:
-    return line.strip().strip("|").split("|")
+@pytest.mark.parametrize("value", INVISIBLE)
+def test_invisible_characters_are_shown_as_replacement_marks(value):
+    page = render(inert(value))
+    assert not BIDI.search(page.text)
+    assert "\ufffd" in page.text
+    assert filtered(page.text) == []
 
 
-def test_hostile_text_renders_as_text():
-    for value in HOSTILE:
-        shown = inert(value)
-        assert html.unescape(shown) == value
-        assert not set(shown) & set("<>`|$@[]")
+def test_the_word_joiner_is_the_only_character_added():
+    assert (
+        shown(inert("@a #1 www.x GH-2 http://y")).replace("\\", "") == "@a #1 www.x GH-2 http://y"
+    )
+    assert inert("plain words 123").count(WORD_JOINER) == 0
 
 
-def test_hostile_params_and_branch_stay_inert_in_the_comment():
+def test_hostile_values_everywhere_in_the_comment_stay_text():
     params = [
         {"name": f"featurize.{i}", "old": "login", "new": value} for i, value in enumerate(HOSTILE)
     ]
-    pr = report()["pull_request"] | {"head_name": "$(id)<img src=x>"}
-    body = render_comment(report(params=params, pull_request=pr))
-    assert "<img" not in body and "$(id)" not in body and "@octocat" not in body
-    rows = [line for line in body.splitlines() if line.startswith("| featurize.")]
-    assert len(rows) == len(HOSTILE) and all(len(cells(row)) == 3 for row in rows)
-    assert "PR #7: **$(id)<img src=x>** against **main**" in html.unescape(body)
+    pr = report()["pull_request"] | {"head_name": "$(id)<img src=x> @octocat #9"}
+    stages = [{"stage": "<b>x</b> @team", "state": "reran", "reasons": ["www.evil.example"]}]
+    gate = {
+        "ran": True,
+        "success": False,
+        "checked": 3,
+        "failed": [
+            {
+                "suite": "@x",
+                "expectation": "#1",
+                "column": "<i>c</i>",
+                "observed": "GH-1",
+                "details": {"k": "![i](http://t/p.png)"},
+            }
+        ],
+    }
+    verdict = report()["verdict"] | {"reasons": ["@octocat please merge"], "caveats": ["#12"]}
+    rate = {"old": 0.1, "new": 0.2, "diff": 0.1}
+    metrics = {"metrics/evaluate.json": {"test.by_source.@evil.fpr_at_operating": rate}}
+    body = render_comment(
+        report(
+            params=params,
+            pull_request=pr,
+            stages=stages,
+            gate=gate,
+            verdict=verdict,
+            metrics=metrics,
+            mlflow={"run_id": "@r"},
+        )
+    )
+    page = render(body)
+    allowed = {"h2", "h3", "p", "strong", "em", "table", "thead", "tbody", "tr", "th", "td"}
+    allowed |= {"ul", "li", "sub", "code", "pre", "details", "summary"}
+    assert set(page.tags) <= allowed, set(page.tags) - allowed
+    assert filtered(page.text) == []
+    assert not BIDI.search(page.text)
+    param_rows = [row for row in page.rows if row and row[0].startswith("featurize.")]
+    assert len(param_rows) == len(HOSTILE) and all(len(row) == 3 for row in param_rows)
+    assert [shown(row[2]) for row in param_rows] == [" ".join(v.split()) for v in HOSTILE]
+    assert "$(id)<img src=x> @octocat #9 against main" in shown(page.text)
 
 
 def test_comment_starts_with_the_marker_and_shows_the_change():
     body = render_comment(report())
     assert body.startswith(MARKER + "\n")
-    assert "| train.epochs | 4 | 3 |" in html.unescape(body)
+    assert ["train.epochs", "4", "3"] in render(body).rows
     assert "| test | ROC AUC | 0.9900 | 0.9800 | -0.0100 |" in body
 
 
@@ -85,3 +123,28 @@ def test_oversized_comment_is_cut_to_fit_keeping_the_verdict_and_gate():
     assert len(body) <= MAX_BODY
     assert "**Verdict: hold**" in body and "### Data checks" in body
     assert "left out to stay under GitHub's comment size limit" in body
+
+
+def test_the_worst_benign_source_comes_first_with_the_threshold():
+    rate = "test.by_source.{}.{}_at_operating"
+    metrics = {
+        "test.worst_benign_fpr": {"old": 0.004, "new": 0.031, "diff": 0.027},
+        "operating_point.threshold": {"old": 0.81, "new": 0.77, "diff": -0.04},
+        rate.format("lists", "fpr"): {"old": 0.001, "new": 0.002, "diff": 0.001},
+        rate.format("crawl", "fpr"): {"old": 0.004, "new": 0.031, "diff": 0.027},
+        rate.format("jpcert", "tpr"): {"old": 0.9, "new": 0.91, "diff": 0.01},
+        rate.format("phishtank-2021", "tpr"): {"old": 0.7, "new": 0.6, "diff": -0.1},
+    }
+    verdict = {
+        "decision": "reject",
+        "reasons": ["benign source crawl is flagged 3.10% of the time at the operating threshold"],
+        "comparisons": {},
+        "caveats": [],
+    }
+    body = render_comment(report(metrics={"metrics/evaluate.json": metrics}, verdict=verdict))
+    rows = [row for row in render(body).rows if row[1].startswith(("benign", "phishing"))]
+    assert [row[0] for row in rows] == ["crawl", "lists", "phishtank-2021", "jpcert"]
+    assert "| test | worst FPR@thr | 0.0040 | 0.0310 | +0.0270 |" in body
+    assert "| all | operating threshold (thr) | 0.8100 | 0.7700 | -0.0400 |" in body
+    assert "Verdict: reject" in render(body).text
+    assert "crawl is flagged 3.10% of the time" in shown(render(body).text)

@@ -169,3 +169,83 @@ def test_parser_never_raises_anything_else_and_is_quick(raw):
         assert parsed.url_key and "://" not in parsed.url_key.split("/", 1)[0]
         assert parse_url(parsed.url) == parsed  # normalising is idempotent
     assert time.perf_counter() - start < 0.5
+
+
+FIVE_THOUSAND_DIGIT_PORT = "http://example.com:" + "9" * 5000 + "/"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("http://example.com:²/", "invalid port"),  # '²'.isdigit() but int('²') raises
+        ("http://example.com:&#178;/", "invalid port"),  # the same, HTML-escaped
+        ("http://x.com:¹²³/", "invalid port"),
+        ("http://example.com:８０/", "invalid port"),  # fullwidth digits
+        ("http://example.com：８０/", "invalid internationalised host name"),  # and colon
+        ("http://example.com:٨٠/", "invalid port"),  # Arabic-Indic digits
+        ("http://example.com:①/", "invalid port"),
+        (FIVE_THOUSAND_DIGIT_PORT, "invalid port"),  # past int()'s 4,300-digit limit
+        ("http://example.com:000080/", "invalid port"),  # more than 5 characters
+        ("http://example.com:65536/", "invalid port"),
+        ("http://[::1]:²/", "invalid port"),
+        ("http://exa\ud800mple.com/", "invalid Unicode (lone surrogate) in URL"),
+        ("http://example.com/\udfff", "invalid Unicode (lone surrogate) in URL"),
+        ("http://\u0301x.com/", "invalid internationalised host name"),  # leading combining
+        ("http://" + "ä" * 70 + ".com/", "invalid internationalised host name"),  # label > 63
+    ],
+)
+def test_unicode_and_oversized_ports_and_hosts_are_url_errors(raw, reason):
+    with pytest.raises(UrlError) as err:
+        parse_url(raw)
+    assert str(err.value) == reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "port", "url"),
+    [
+        ("http://example.com:65535/", 65535, "http://example.com:65535/"),
+        ("http://example.com:00080/", None, "http://example.com/"),  # 5 ASCII digits: 80
+        ("http://example.com:08080/", 8080, "http://example.com:8080/"),
+        ("http://example.com:0/", 0, "http://example.com/"),  # as before: kept, not printed
+    ],
+)
+def test_ascii_ports_of_up_to_five_digits_still_parse(raw, port, url):
+    parsed = parse_url(raw)
+    assert (parsed.port, parsed.url) == (port, url)
+
+
+# Every code point, lone surrogates included, and more often the kinds that look like
+# digits or vanish in normalisation: superscripts (No), fullwidth and other decimal digits
+# (Nd), combining marks (Mn, Mc, Me), fullwidth/compatibility punctuation.
+DIGIT_LIKE = st.one_of(
+    st.characters(categories=("Nd", "No")), st.sampled_from("0123456789²³¹⁰０８٣۵०①⒈𝟖")
+)
+ANY_CHARACTER = st.one_of(
+    st.characters(codec=None),
+    DIGIT_LIKE,
+    st.characters(categories=("Mn", "Mc", "Me")),
+    st.sampled_from("：．。｡＠／［］\u200c\u200dßςİK\ufffd\ud800\udfff"),
+)
+URL_BODY = st.one_of(
+    st.text(ANY_CHARACTER, max_size=80),
+    st.text(DIGIT_LIKE, min_size=1, max_size=8),  # what str.isdigit() lets through
+    st.integers(4000, 6000).map(lambda n: "9" * n),  # past int()'s 4,300-digit limit
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(
+        ["", "http://", "https://", "http://example.com:", "http://[::1]:", "http://a."]
+    ),
+    URL_BODY,
+    st.sampled_from(["", "/", ".com", ".com/x", ":80/"]),
+)
+def test_parser_raises_only_url_error_on_any_unicode(prefix, body, suffix):
+    try:
+        parsed = parse_url(prefix + body + suffix)
+    except UrlError as err:
+        assert str(err)  # a reason for the quarantine file
+    else:
+        assert parsed.host.isascii() and parsed.url.startswith(("http://", "https://"))
+        assert parsed.port is None or 0 <= parsed.port <= 65535
