@@ -6,16 +6,31 @@ its upstream stages from the cache (pushed by earlier tasks, wherever they ran),
 own stage and pushes its outputs and run-cache entry. A task retried after a crash redoes
 only what is not in the cache, and no task reads a half-written output: DVC pushes a
 stage's outputs only after its command succeeded.
+
+A stage name never becomes shell code: `stage_script` accepts only the names in dvc.yaml and
+quotes them, and `stage_argument_script` is a fixed script that takes the stage as its first
+argument ("$1") and accepts only those names too, for runners that pass the stage at run
+time (the Argo template's `{{inputs.parameters.stage}}`).
 """
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import yaml
 
+from angler.errors import AnglerError
+
 SPARK_STAGES = ("ingest", "label", "split", "featurize")
 GPU_STAGES = ("train",)
+# This repository's pipeline; outside a checkout (an installed package), the dvc.yaml of
+# the checkout the task runs in.
+DVC_YAML = Path(__file__).resolve().parents[1] / "dvc.yaml"
+
+
+class StageError(AnglerError):
+    """A stage name that is not a stage of dvc.yaml."""
 
 
 def stage_graph(dvc_yaml: Path) -> dict[str, list[str]]:
@@ -39,11 +54,42 @@ def stage_graph(dvc_yaml: Path) -> dict[str, list[str]]:
     return graph
 
 
-def stage_script(stage: str) -> str:
-    """The shell script a task runs in a checkout of the repository."""
+def stage_names(dvc_yaml: Path | None = None) -> list[str]:
+    """The stages of dvc.yaml, in order (default: this repository's, else ./dvc.yaml)."""
+    path = dvc_yaml or (DVC_YAML if DVC_YAML.exists() else Path("dvc.yaml"))
+    if not path.exists():
+        raise StageError(f"no dvc.yaml at {path} to check stage names against")
+    return list(yaml.safe_load(path.read_text(encoding="utf-8"))["stages"])
+
+
+def stage_script(stage: str, dvc_yaml: Path | None = None) -> str:
+    """The shell script a task runs in a checkout of the repository, for one stage of
+    dvc.yaml: any other name is refused, and the name is quoted all the same."""
+    names = stage_names(dvc_yaml)
+    if stage not in names:
+        raise StageError(f"unknown stage {stage!r}; dvc.yaml has {', '.join(names)}")
+    return _script(shlex.quote(stage))
+
+
+def stage_argument_script(dvc_yaml: Path | None = None) -> str:
+    """The same script with the stage as its first argument: `bash -c <script> angler <stage>`.
+    The script is fixed text; it refuses a stage that is not in dvc.yaml before running DVC."""
+    names = "|".join(shlex.quote(name) for name in stage_names(dvc_yaml))
+    check = (
+        'case "${1:-}" in',
+        f"  {names}) ;;",
+        '  *) echo "angler: unknown stage ${1:-(none)}" >&2; exit 2 ;;',
+        "esac",
+    )
+    return _script('"$1"', check)
+
+
+def _script(stage: str, check: tuple[str, ...] = ()) -> str:
+    """`stage`: a quoted name or "$1", never a name spliced in unquoted."""
     return "\n".join(
         [
             "set -euo pipefail",
+            *check,
             'if [ -n "${DVC_REMOTE_URL:-}" ]; then',
             '  dvc remote add --local --default --force orchestrator "$DVC_REMOTE_URL"',
             "fi",

@@ -14,13 +14,17 @@ def main(
     config: Annotated[Path, typer.Option(help="Where to write the TF Serving model config.")],
     store: StoreOption = DEFAULT_STORE,
     promotion: Annotated[
-        Path | None, typer.Option(help="A model.env file; default: the ANGLER_* variables.")
+        Path | None,
+        typer.Option(
+            help="A model.env file; default: the ANGLER_MODEL_* / ANGLER_CANARY_* variables."
+        ),
     ] = None,
 ) -> None:
     """Fetch the pinned model versions for TF Serving (the serving pod's init step).
 
     Fetches the pinned versions from the model store, refuses any whose SHA-256 differs
-    from the pinned digest, and writes the TF Serving config."""
+    from the pinned digest, and writes the TF Serving config. A model.env with anything but
+    the four pin keys, or a malformed pin, is refused before anything is fetched."""
     from angler.deploy.serving import fetch_model, promotion_from_env, read_promotion
 
     pinned = read_promotion(promotion) if promotion else promotion_from_env(os.environ)

@@ -27,7 +27,8 @@ def main(
 
     The version and digest go to k8s/overlays/<env>/model.env, the one file a promotion
     changes. Commit that file: the merge is the deployment, and `git revert` of the commit
-    is the rollback."""
+    is the rollback. A model.env holding anything but the four pin keys (a store, an
+    endpoint), or a malformed pin, is refused before anything is published."""
     from angler.deploy.serving import MODEL_ENV
     from angler.deploy.serving import promote as promote_model
 

@@ -2,7 +2,10 @@
 (the versions themselves live in the model store, angler/deploy/model_store.py).
 
 - `k8s/overlays/<env>/model.env` pins the version and its SHA-256 digest: the only file a
-  promotion changes, so git says what serves and `git revert` rolls back.
+  promotion changes, so git says what serves and `git revert` rolls back. It holds exactly
+  the PIN_KEYS; any other key, a duplicate, an empty value, a malformed digest or version is
+  refused by every reader (`angler promote`, `fetch-model`, the manifest tests), and the
+  store location comes from k8s/base alone.
 - The init container of the serving Deployment fetches the pinned version, refuses it
   unless its digest matches, and writes the model config with `specific` versions and the
   `stable` (and `canary`) labels.
@@ -22,7 +25,12 @@ from angler.errors import AnglerError
 MODEL_NAME = "angler"
 MODEL_ENV = "model.env"  # in each overlay
 SERVING_BASE_PATH = "/models/angler"
+STABLE_KEYS = ("ANGLER_MODEL_VERSION", "ANGLER_MODEL_DIGEST")
+CANARY_KEYS = ("ANGLER_CANARY_VERSION", "ANGLER_CANARY_DIGEST")
+# Everything model.env may hold. The store location is not a pin: it comes from k8s/base only.
+PIN_KEYS = STABLE_KEYS + CANARY_KEYS
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_VERSION = re.compile(r"[1-9][0-9]*")
 
 
 class PromotionError(AnglerError):
@@ -55,31 +63,83 @@ class Promotion:
 
 
 def read_promotion(path: Path) -> Promotion:
-    """model.env: ANGLER_MODEL_VERSION / _DIGEST, and optional ANGLER_CANARY_VERSION / _DIGEST."""
+    """model.env: ANGLER_MODEL_VERSION / _DIGEST, and optional ANGLER_CANARY_VERSION / _DIGEST.
+
+    Nothing else: another key (a store, an endpoint), a key given twice, an empty value or a
+    line that is not KEY=VALUE is refused, since kustomize would put it in the ConfigMap."""
     if not path.exists():
         raise PromotionError(f"no promotion file at {path}")
-    values = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip() and not line.lstrip().startswith("#"):
-            key, sep, value = line.partition("=")
-            if not sep:
-                raise PromotionError(f"{path}:{number}: expected KEY=VALUE, got {line!r}")
-            values[key.strip()] = value.strip()
-    return promotion_from_env(values, str(path))
+    # Bytes, not text mode, which would turn "\r\n" into "\n": the values kustomize sees.
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise PromotionError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    return parse_promotion(text, str(path))
+
+
+def parse_promotion(text: str, where: str) -> Promotion:
+    """The text of a model.env file, read as kustomize's `envs:` reads it (blank lines and
+    `#` comments skipped, leading blanks dropped, the value verbatim after the first `=`)."""
+    values: dict[str, str] = {}
+    first_seen: dict[str, int] = {}
+    for number, raw in enumerate(text.split("\n"), 1):  # as kustomize splits: "\r" stays
+        line = raw.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        at = f"{where}:{number}"
+        if not sep:
+            raise PromotionError(f"{at}: expected KEY=VALUE, got {raw!r}")
+        if key not in PIN_KEYS:
+            raise PromotionError(
+                f"{at}: unknown key {key!r}; {MODEL_ENV} holds only {', '.join(PIN_KEYS)}"
+            )
+        if key in first_seen:
+            raise PromotionError(f"{at}: {key} given twice (first on line {first_seen[key]})")
+        if not value:
+            raise PromotionError(f"{at}: {key} is empty")
+        values[key], first_seen[key] = value, number
+    return _promotion(values, where)
+
+
+def promotion_from_config_map(data: Mapping[str, str], where: str) -> Promotion:
+    """A rendered `angler-model` ConfigMap's data: exactly the keys model.env may hold."""
+    unknown = sorted(set(data) - set(PIN_KEYS))
+    if unknown:
+        raise PromotionError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    return _promotion(data, where)
 
 
 def promotion_from_env(values: Mapping[str, str], where: str = "environment") -> Promotion:
-    """The same keys from environment variables (the serving pod gets model.env that way)."""
-    try:
-        stable = Pin(int(values["ANGLER_MODEL_VERSION"]), values["ANGLER_MODEL_DIGEST"])
-        canary = None
-        if values.get("ANGLER_CANARY_VERSION"):
-            canary = Pin(int(values["ANGLER_CANARY_VERSION"]), values["ANGLER_CANARY_DIGEST"])
-    except KeyError as err:
-        raise PromotionError(f"{where}: missing {err.args[0]}") from None
-    except ValueError as err:
-        raise PromotionError(f"{where}: {err}") from None
+    """The same keys from environment variables (the serving pod gets model.env that way).
+
+    Only the four pin keys are read: the environment holds much else, and nothing else
+    of it is taken for a pin."""
+    return _promotion({key: values[key] for key in PIN_KEYS if key in values}, where)
+
+
+def _promotion(values: Mapping[str, str], where: str) -> Promotion:
+    for key in STABLE_KEYS:
+        if key not in values:
+            raise PromotionError(f"{where}: missing {key}")
+    version, digest = CANARY_KEYS
+    if (version in values) != (digest in values):
+        given, missing = (version, digest) if version in values else (digest, version)
+        raise PromotionError(f"{where}: {given} without {missing}")
+    stable = _pin(values, *STABLE_KEYS, where)
+    canary = _pin(values, *CANARY_KEYS, where) if version in values else None
     return Promotion(stable, canary)
+
+
+def _pin(values: Mapping[str, str], version_key: str, digest_key: str, where: str) -> Pin:
+    version, digest = values[version_key], values[digest_key]
+    if not _VERSION.fullmatch(version):
+        raise PromotionError(f"{where}: {version_key} must be a positive integer, got {version!r}")
+    if not _DIGEST.fullmatch(digest):
+        raise PromotionError(
+            f"{where}: {digest_key} must be sha256:<64 hex digits>, got {digest!r}"
+        )
+    return Pin(int(version), digest)
 
 
 def write_promotion(path: Path, promotion: Promotion) -> None:
@@ -121,10 +181,13 @@ def promote(model_dir: Path, store: str, promotion_file: Path, canary: bool = Fa
 
     As a canary it is served beside the current stable version under the `canary` label.
     """
+    # The current file is checked before anything is published: a tampered one stops here.
+    current = read_promotion(promotion_file) if promotion_file.exists() else None
+    if not (model_dir / "model.json").exists():
+        raise PromotionError(f"no exported model at {model_dir} (model.json is missing)")
     description = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
     pin = Pin(int(description["version"]), description["digest"])
     publish_version(model_dir / str(pin.version), store, pin.version, pin.digest)
-    current = read_promotion(promotion_file) if promotion_file.exists() else None
     if canary:
         if current is None:
             raise PromotionError(f"{promotion_file}: no stable version to run a canary beside")

@@ -7,16 +7,36 @@ checks out the repository at the `revision` parameter and runs the stage's comma
 angler/orchestration.py, the one Airflow runs too. Where a task runs is set here once: Spark
 stages ask for more CPU (and find a Spark master in the `angler-pipeline` ConfigMap, if
 any), `train` asks for a GPU node.
+
+The stage reaches the shell only as an argument: the container runs the fixed script of
+`stage_argument_script` as `bash -c <script> angler-stage <stage>`, and the script accepts
+only the dvc.yaml stage names, so `{{inputs.parameters.stage}}` is never spliced into shell
+code. Every stage pod runs under the restricted Pod Security Standard: non-root, no
+privilege escalation, all capabilities dropped, seccomp RuntimeDefault and a read-only root
+filesystem. What a stage writes goes to emptyDirs: the checkout (Argo's input-artifact
+volume, mounted at CHECKOUT), /tmp (Spark, TensorFlow), /var/tmp (DVC's site cache) and the
+home (tools' caches).
+
+Service accounts (service-accounts.yaml): the stage containers run as `angler-pipeline`,
+which has no permissions and no token (`automountServiceAccountToken: false`): a stage needs
+no Kubernetes API, only the DVC remote and MLflow, whose credentials come from the
+`angler-pipeline` Secret. Argo's emissary executor does need one: its `wait` container
+records each task's outputs as a WorkflowTaskResult (Argo >= 3.4). So the executor gets its
+own account, `angler-pipeline-executor`, allowed only to create and patch
+workflowtaskresults; Argo mounts that account's token (from the Secret
+`angler-pipeline-executor.service-account-token`) into its own init and wait containers and
+not into the stage's container.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from hera.workflows import DAG, Container, CronWorkflow, WorkflowTemplate
+import yaml
+from hera.workflows import DAG, Container, CronWorkflow, EmptyDirVolume, WorkflowTemplate
 from hera.workflows import models as m
 
-from angler.orchestration import GPU_STAGES, SPARK_STAGES, stage_graph, stage_script
+from angler.orchestration import GPU_STAGES, SPARK_STAGES, stage_argument_script, stage_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,14 +46,36 @@ REPOSITORY = "https://github.com/angler-ml/angler.git"
 NAMESPACE = "argo"
 SCHEDULE = "0 3 * * 1"  # Mondays 03:00: weekly retraining on the freshest labels
 CHECKOUT = "/work/angler"
+USER = 10001  # the image's `angler` user (Dockerfile)
+HOME = "/home/angler"
+SERVICE_ACCOUNT = "angler-pipeline"
+EXECUTOR_SERVICE_ACCOUNT = "angler-pipeline-executor"
+RUNTIME_DEFAULT = m.SeccompProfile(type="RuntimeDefault")
+POD_SECURITY = m.PodSecurityContext(
+    run_as_non_root=True,
+    run_as_user=USER,
+    run_as_group=USER,
+    fs_group=USER,
+    seccomp_profile=RUNTIME_DEFAULT,
+)
+CONTAINER_SECURITY = m.SecurityContext(
+    run_as_non_root=True,
+    run_as_user=USER,
+    run_as_group=USER,
+    allow_privilege_escalation=False,
+    read_only_root_filesystem=True,
+    capabilities=m.Capabilities(drop=["ALL"]),
+    seccomp_profile=RUNTIME_DEFAULT,
+)
 
 
 def stage_template(name: str, image: str, requests: dict, limits: dict, **placement) -> Container:
     return Container(
         name=name,
         image=image,
-        command=["bash", "-c"],
-        args=[stage_script("{{inputs.parameters.stage}}")],
+        # $0 is "angler-stage", $1 the stage: an argument, never part of the script.
+        command=["bash", "-c", stage_argument_script(ROOT / "dvc.yaml"), "angler-stage"],
+        args=["{{inputs.parameters.stage}}"],
         working_dir=CHECKOUT,
         inputs=[
             m.Parameter(name="stage"),
@@ -53,9 +95,18 @@ def stage_template(name: str, image: str, requests: dict, limits: dict, **placem
             m.EnvFromSource(secret_ref=m.SecretEnvSource(name="angler-pipeline", optional=True)),
         ],
         resources=m.ResourceRequirements(requests=requests, limits=limits),
-        security_context=m.SecurityContext(
-            run_as_non_root=True, run_as_user=10001, allow_privilege_escalation=False
-        ),
+        volumes=[
+            EmptyDirVolume(name="tmp", mount_path="/tmp"),
+            EmptyDirVolume(name="var-tmp", mount_path="/var/tmp", size_limit="1Gi"),
+            EmptyDirVolume(name="home", mount_path=HOME, size_limit="1Gi"),
+        ],
+        # Set on each template, not only on the workflow, so that it holds wherever the
+        # template runs (a templateRef from another workflow too).
+        service_account_name=SERVICE_ACCOUNT,
+        automount_service_account_token=False,
+        executor=m.ExecutorConfig(service_account_name=EXECUTOR_SERVICE_ACCOUNT),
+        pod_security_context=POD_SECURITY,
+        security_context=CONTAINER_SECURITY,
         retry_strategy=m.RetryStrategy(
             limit="2", retry_policy="OnError", backoff=m.Backoff(duration="30s", factor="2")
         ),
@@ -73,7 +124,14 @@ def build() -> tuple[WorkflowTemplate, CronWorkflow]:
         ]
     )
     with WorkflowTemplate(
-        name="angler-pipeline", namespace=NAMESPACE, entrypoint="pipeline", arguments=arguments
+        name="angler-pipeline",
+        namespace=NAMESPACE,
+        entrypoint="pipeline",
+        arguments=arguments,
+        service_account_name=SERVICE_ACCOUNT,
+        automount_service_account_token=False,
+        executor=m.ExecutorConfig(service_account_name=EXECUTOR_SERVICE_ACCOUNT),
+        security_context=POD_SECURITY,
     ) as template:
         templates = {
             "spark": stage_template(
@@ -116,9 +174,67 @@ def build() -> tuple[WorkflowTemplate, CronWorkflow]:
     return template, cron
 
 
+def service_accounts() -> list[dict]:
+    """The stages' account (no permissions, no token) and the executor's (task results only)."""
+
+    def named(name: str) -> dict:
+        return {"name": name, "namespace": NAMESPACE}
+
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": named(SERVICE_ACCOUNT),
+            "automountServiceAccountToken": False,
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": named(EXECUTOR_SERVICE_ACCOUNT),
+            "automountServiceAccountToken": False,  # Argo mounts the token Secret below itself
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/service-account-token",
+            "metadata": {
+                **named(f"{EXECUTOR_SERVICE_ACCOUNT}.service-account-token"),
+                "annotations": {"kubernetes.io/service-account.name": EXECUTOR_SERVICE_ACCOUNT},
+            },
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": named(EXECUTOR_SERVICE_ACCOUNT),
+            "rules": [
+                {
+                    "apiGroups": ["argoproj.io"],
+                    "resources": ["workflowtaskresults"],
+                    "verbs": ["create", "patch"],
+                }
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": named(EXECUTOR_SERVICE_ACCOUNT),
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": EXECUTOR_SERVICE_ACCOUNT,
+            },
+            "subjects": [{"kind": "ServiceAccount", **named(EXECUTOR_SERVICE_ACCOUNT)}],
+        },
+    ]
+
+
 def render() -> dict[str, str]:
     template, cron = build()
-    return {"workflow-template.yaml": template.to_yaml(), "cron-workflow.yaml": cron.to_yaml()}
+    return {
+        "workflow-template.yaml": template.to_yaml(),
+        "cron-workflow.yaml": cron.to_yaml(),
+        "service-accounts.yaml": yaml.safe_dump_all(service_accounts(), sort_keys=False),
+    }
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Every overlay renders with kustomize, validates offline against the Kubernetes schemas,
 and follows the serving policies; the Argo CD objects are checked field by field."""
 
+import copy
 import shutil
 import subprocess
 
@@ -8,7 +9,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from angler.deploy.serving import MODEL_ENV, read_promotion
+from angler.deploy.serving import MODEL_ENV, PIN_KEYS, promotion_from_config_map, read_promotion
 
 from helpers.paths import REPO_ROOT
 
@@ -67,7 +68,7 @@ def test_rendered_objects_validate_against_the_kubernetes_schemas(overlay):
 
 
 def test_validation_rejects_a_broken_object(overlay):
-    deployment = one(overlay[1], "Deployment")
+    deployment = copy.deepcopy(one(overlay[1], "Deployment"))  # the fixture is shared
     deployment["spec"]["replicas"] = "three"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
@@ -86,13 +87,6 @@ def test_pods_run_as_non_root_with_a_read_only_filesystem_and_limits(overlay):
         assert set(container["resources"]["limits"]) == {"cpu", "memory"}
 
 
-def test_images_are_pinned(overlay):
-    spec = pod_spec(overlay[1])
-    for container in spec["initContainers"] + spec["containers"]:
-        name, _, tag = container["image"].rpartition(":")
-        assert name and tag and tag != "latest" and "/" not in tag, container["image"]
-
-
 def test_serving_waits_for_the_pinned_version(overlay):
     (serving,) = pod_spec(overlay[1])["containers"]
     assert serving["readinessProbe"]["httpGet"]["path"] == "/v1/models/angler/labels/stable"
@@ -104,14 +98,49 @@ def test_serving_waits_for_the_pinned_version(overlay):
     assert {p["name"]: p["containerPort"] for p in serving["ports"]} == {"grpc": 8500, "http": 8501}
 
 
-def test_the_model_config_map_carries_the_promoted_version(overlay):
+def test_the_model_config_map_carries_the_promoted_version_and_nothing_else(overlay):
     env, objects = overlay
     pinned = read_promotion(K8S / "overlays" / env / MODEL_ENV)
     config = one(objects, "ConfigMap", "angler-model-")
+    assert set(config["data"]) <= set(PIN_KEYS)
+    assert promotion_from_config_map(config["data"], config["metadata"]["name"]) == pinned
     assert config["data"]["ANGLER_MODEL_VERSION"] == str(pinned.stable.version)
     assert config["data"]["ANGLER_MODEL_DIGEST"] == pinned.stable.digest
-    init = pod_spec(objects)["initContainers"][0]
-    assert config["metadata"]["name"] in [ref["configMapRef"]["name"] for ref in init["envFrom"]]
+
+
+def test_the_init_container_takes_the_four_pins_by_name_and_the_store_from_the_base(overlay):
+    objects = overlay[1]
+    config = one(objects, "ConfigMap", "angler-model-")["metadata"]["name"]
+    spec = pod_spec(objects)
+    assert all("envFrom" not in c for c in spec["initContainers"] + spec["containers"])
+    (init,) = spec["initContainers"]
+    env = {var["name"]: var for var in init["env"]}
+    assert set(env) == {"ANGLER_MODEL_STORE", *PIN_KEYS}
+    assert env["ANGLER_MODEL_STORE"] == {
+        "name": "ANGLER_MODEL_STORE",
+        "value": "s3://angler-models/angler",
+    }
+    for key in PIN_KEYS:
+        ref = env[key]["valueFrom"]["configMapKeyRef"]
+        assert (ref["name"], ref["key"]) == (config, key)
+        assert ref.get("optional", False) == key.startswith("ANGLER_CANARY_")
+
+
+def test_the_autoscaler_alone_sets_the_replica_count(overlay):
+    objects = overlay[1]
+    autoscalers = [o for o in objects if o["kind"] == "HorizontalPodAutoscaler"]
+    assert autoscalers
+    for autoscaler in autoscalers:
+        target = autoscaler["spec"]["scaleTargetRef"]
+        (scaled,) = [
+            o
+            for o in objects
+            if (o["kind"], o["metadata"]["name"]) == (target["kind"], target["name"])
+        ]
+        assert "replicas" not in scaled["spec"], "Argo CD self-heal would fight the HPA"
+        assert 1 <= autoscaler["spec"]["minReplicas"] <= autoscaler["spec"]["maxReplicas"]
+    budget = one(objects, "PodDisruptionBudget")["spec"]["minAvailable"]
+    assert budget < one(objects, "HorizontalPodAutoscaler")["spec"]["minReplicas"]
 
 
 def test_config_maps_sync_before_the_deployment(overlay):

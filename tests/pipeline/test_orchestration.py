@@ -1,17 +1,41 @@
 """The orchestrators run the dvc.yaml graph: the same stage names and edges as DVC's own
-graph, and the committed Argo Workflows YAML is what its hera source renders now."""
+graph, and the committed Argo Workflows YAML is what its hera source renders now. A stage
+name never becomes shell code, and Argo's stage pods run restricted, under their own
+service account and without a token."""
 
 import importlib.util
+import os
+import re
+import stat
+import subprocess
 
+import kubernetes_validate
 import pytest
 import yaml
 from dvc.repo import Repo
 
-from angler.orchestration import GPU_STAGES, stage_graph, stage_script
+from angler.orchestration import (
+    GPU_STAGES,
+    StageError,
+    stage_argument_script,
+    stage_graph,
+    stage_names,
+    stage_script,
+)
 
 from helpers.paths import REPO_ROOT
 
 ARGO = REPO_ROOT / "pipeline" / "argo"
+HOSTILE = [
+    "train; touch pwned",
+    "train && touch pwned",
+    "$(touch pwned)",
+    "`touch pwned`",
+    "train\ntouch pwned",
+    "train' ; touch pwned; '",
+    "--force",
+    "",
+]
 
 
 def dvc_graph() -> dict[str, set[str]]:
@@ -64,11 +88,137 @@ def test_train_runs_on_a_gpu_node_and_every_task_retries_with_a_deadline(templat
             assert "nvidia.com/gpu" not in spec["container"]["resources"]["limits"]
 
 
-def test_tasks_run_the_orchestration_stage_script(template):
-    for spec in template["spec"]["templates"]:
-        if "container" in spec:
-            assert spec["container"]["args"] == [stage_script("{{inputs.parameters.stage}}")]
+def pod_templates(template) -> list[dict]:
+    return [t for t in template["spec"]["templates"] if "container" in t or "script" in t]
+
+
+def test_tasks_run_the_orchestration_stage_script_with_the_stage_as_an_argument(template):
+    assert pod_templates(template)
+    for spec in pod_templates(template):
+        container = spec["container"]
+        assert container["command"] == ["bash", "-c", stage_argument_script(), "angler-stage"]
+        assert container["args"] == ["{{inputs.parameters.stage}}"]
     assert "dvc repro train\n" in stage_script("train")
+
+
+def test_no_argo_expression_is_spliced_into_a_shell_string(template):
+    whole = re.compile(r"\{\{inputs\.parameters\.[a-z-]+\}\}")
+    for spec in template["spec"]["templates"]:
+        for container in [spec.get("container") or {}, spec.get("script") or {}]:
+            for text in [container.get("source", "")] + container.get("command", []):
+                assert "{{" not in text, f"{spec['name']}: {text!r}"
+            for arg in container.get("args", []):
+                assert "{{" not in arg or whole.fullmatch(arg), f"{spec['name']}: {arg!r}"
+
+
+def test_stage_pods_run_restricted_under_their_own_account_without_a_token(template):
+    source = argo_source()
+    for spec in [template["spec"], *pod_templates(template)]:
+        assert spec["serviceAccountName"] == source.SERVICE_ACCOUNT != "default"
+        assert spec["automountServiceAccountToken"] is False
+        assert spec["executor"]["serviceAccountName"] == source.EXECUTOR_SERVICE_ACCOUNT
+        pod = spec["securityContext"]
+        assert pod["runAsNonRoot"] is True and pod["runAsUser"] != 0
+        assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
+    for spec in pod_templates(template):
+        security = spec["container"]["securityContext"]
+        assert security["runAsNonRoot"] is True and security["runAsUser"] != 0
+        assert security["allowPrivilegeEscalation"] is False
+        assert security["readOnlyRootFilesystem"] is True
+        assert security["capabilities"]["drop"] == ["ALL"]
+        assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+        # With a read-only root, what a stage writes goes to emptyDirs (and the checkout,
+        # Argo's input-artifact volume).
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        mounts = {m["mountPath"]: m["name"] for m in spec["container"]["volumeMounts"]}
+        assert {"/tmp", "/var/tmp", source.HOME} <= set(mounts)
+        assert all("emptyDir" in volumes[name] for name in mounts.values())
+        assert [a["path"] for a in spec["inputs"]["artifacts"]] == [spec["container"]["workingDir"]]
+
+
+def test_the_service_accounts_are_declared_and_only_the_executor_may_do_anything():
+    source = argo_source()
+    documents = list(yaml.safe_load_all((ARGO / "service-accounts.yaml").read_text()))
+    for document in documents:
+        kubernetes_validate.validate(document, "1.32.0", strict=True)
+    objects = {(d["kind"], d["metadata"]["name"]): d for d in documents}
+    for name in (source.SERVICE_ACCOUNT, source.EXECUTOR_SERVICE_ACCOUNT):
+        account = objects[("ServiceAccount", name)]
+        assert account["automountServiceAccountToken"] is False
+        assert account["metadata"]["namespace"] == source.NAMESPACE
+    bindings = [d for d in documents if d["kind"] in ("RoleBinding", "ClusterRoleBinding")]
+    subjects = [s["name"] for binding in bindings for s in binding["subjects"]]
+    assert subjects == [source.EXECUTOR_SERVICE_ACCOUNT]  # the stages' account: nothing
+    (binding,) = bindings
+    role = objects[(binding["roleRef"]["kind"], binding["roleRef"]["name"])]
+    assert role["rules"] == [
+        {
+            "apiGroups": ["argoproj.io"],
+            "resources": ["workflowtaskresults"],
+            "verbs": ["create", "patch"],
+        }
+    ]
+    token = objects[("Secret", f"{source.EXECUTOR_SERVICE_ACCOUNT}.service-account-token")]
+    assert token["type"] == "kubernetes.io/service-account-token"
+    assert token["metadata"]["annotations"] == {
+        "kubernetes.io/service-account.name": source.EXECUTOR_SERVICE_ACCOUNT
+    }
+
+
+@pytest.mark.parametrize("stage", HOSTILE)
+def test_a_stage_name_not_in_dvc_yaml_is_refused(stage):
+    with pytest.raises(StageError, match="unknown stage"):
+        stage_script(stage)
+
+
+def fake_dvc(tmp_path):
+    """A `dvc` on PATH that only records its arguments, one call per line."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    dvc = bin_dir / "dvc"
+    dvc.write_text('#!/bin/sh\nprintf "%s|" "$@" >> "$DVC_CALLS"\necho >> "$DVC_CALLS"\n')
+    dvc.chmod(dvc.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env["DVC_CALLS"] = str(tmp_path / "calls")
+    env.pop("DVC_REMOTE_URL", None)
+    return env, tmp_path / "calls"
+
+
+def run_bash(tmp_path, *argv: str) -> tuple[int, list[str]]:
+    env, calls = fake_dvc(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    result = subprocess.run(["bash", "-c", *argv], cwd=work, env=env, capture_output=True)
+    assert not (work / "pwned").exists() and not (tmp_path / "pwned").exists()
+    return result.returncode, calls.read_text().splitlines() if calls.exists() else []
+
+
+@pytest.mark.parametrize("stage", HOSTILE)
+def test_the_argo_script_runs_no_hostile_stage_argument(tmp_path, stage):
+    returncode, calls = run_bash(tmp_path, stage_argument_script(), "angler-stage", stage)
+    assert (returncode, calls) == (2, [])
+
+
+def test_the_argo_script_runs_a_dvc_stage_given_as_its_argument(tmp_path):
+    returncode, calls = run_bash(tmp_path, stage_argument_script(), "angler-stage", "train")
+    assert returncode == 0
+    assert calls == [
+        "pull|--run-cache|--allow-missing|--force|",
+        "repro|train|",
+        "push|--run-cache|",
+    ]
+    case = stage_argument_script().splitlines()[2].strip()
+    assert case == "|".join(stage_names()) + ") ;;"
+
+
+def test_a_stage_name_is_quoted_in_the_script(tmp_path):
+    dvc_yaml = tmp_path / "dvc.yaml"
+    odd = "odd name; touch pwned"
+    dvc_yaml.write_text(yaml.safe_dump({"stages": {odd: {"cmd": "true"}}}))
+    returncode, calls = run_bash(tmp_path, stage_script(odd, dvc_yaml))
+    assert (returncode, calls[1]) == (0, f"repro|{odd}|")
+    returncode, calls = run_bash(tmp_path, stage_argument_script(dvc_yaml), "angler-stage", odd)
+    assert (returncode, calls[-2]) == (0, f"repro|{odd}|")
 
 
 def test_committed_yaml_is_what_the_hera_source_renders():
