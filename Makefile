@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 		{ echo "error: Python 3.10+ is needed (found $$($(PYTHON) --version 2>&1))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,airflow]"
+	$(BIN)/pip install --quiet -e ".[dev,airflow,s3]"
 	@# Both go in without dependencies: tensorflow-serving-api's wheel requires the full
 	@# `tensorflow` beside tensorflow-cpu (it only adds proto modules), and the Spark
 	@# provider's `pyspark-client` would overwrite pyspark's Python files with its own.

@@ -8,5 +8,6 @@ COMMANDS = (
     "promote",
     "fetch-model",
     "champion",
+    "check-pins",
     "reconcile",
 )

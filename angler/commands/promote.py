@@ -1,5 +1,6 @@
 """`angler promote`: publish the exported model and pin it in an overlay."""
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,15 @@ def main(
     store: StoreOption = DEFAULT_STORE,
     overlays: OverlaysOption = DEFAULT_OVERLAYS,
     canary: Annotated[bool, typer.Option(help="Serve it beside stable as `canary`.")] = False,
+    verdict: Annotated[
+        Path | None,
+        typer.Option(
+            help="report.json whose `promote` verdict approves it; recorded in --approvals."
+        ),
+    ] = None,
+    approvals: Annotated[
+        Path, typer.Option(help="The record of approved pins that pushes to main check.")
+    ] = Path("k8s/approvals.json"),
 ) -> None:
     """Publish the exported model to the model store and pin it in an overlay.
 
@@ -29,14 +39,21 @@ def main(
     changes. Commit that file: the merge is the deployment, and `git revert` of the commit
     is the rollback. A model.env holding anything but the four pin keys (a store, an
     endpoint), or a malformed pin, is refused before anything is published."""
+    from angler.deploy.approvals import NotApproved, record_approval
     from angler.deploy.serving import MODEL_ENV
     from angler.deploy.serving import promote as promote_model
 
     target = overlays / env
     if not (target / "kustomization.yaml").exists():
         raise AnglerError(f"no overlay {target} (environments: {environments(overlays)})")
+    report = json.loads(verdict.read_text(encoding="utf-8")) if verdict else None
+    if report is not None and report.get("verdict", {}).get("decision") != "promote":
+        raise NotApproved(f"{verdict} holds no promote verdict: nothing is published")
     promotion = promote_model(model, store, target / MODEL_ENV, canary)
     pin = promotion.canary or promotion.stable
+    if report is not None:
+        record_approval(approvals, pin, report)
+        typer.echo(f"recorded the approval of version {pin.version} in {approvals}")
     label = "canary" if canary else "stable"
     typer.echo(f"{env}: version {pin.version} ({pin.digest}) as {label}, in {store}")
     typer.echo(f"commit {target / MODEL_ENV} to deploy it")

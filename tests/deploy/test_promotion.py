@@ -1,5 +1,6 @@
 """Promotion through git: promote v1, then v2, then `git revert`; the overlay and the model
-store agree at every step. Versions are published atomically and checked by digest."""
+store agree at every step. Versions are published atomically, marked complete last, and
+checked by a digest over a manifest of their files."""
 
 import json
 import shutil
@@ -11,6 +12,8 @@ import pytest
 
 from angler.deploy.model_store import (
     DigestMismatch,
+    UnsafeModelFolder,
+    VersionIncomplete,
     directory_digest,
     fetch_version,
     publish_version,
@@ -21,18 +24,6 @@ from helpers.git_repo import git
 from helpers.paths import REPO_ROOT
 
 ANGLER = str(Path(sys.executable).with_name("angler"))
-
-
-def exported(root: Path, version: int) -> Path:
-    """An export stage's output folder: <version>/ and model.json with its digest."""
-    folder = root / f"export-{version}"
-    saved = folder / str(version)
-    (saved / "variables").mkdir(parents=True)
-    (saved / "saved_model.pb").write_bytes(f"graph of version {version}".encode() * 1000)
-    (saved / "variables" / "variables.index").write_bytes(bytes(range(256)) * version)
-    description = {"name": "angler", "version": version, "digest": directory_digest(saved)}
-    (folder / "model.json").write_text(json.dumps(description))
-    return folder
 
 
 def angler(repo: Path, *args: str) -> subprocess.CompletedProcess:
@@ -59,10 +50,12 @@ def served(repo: Path, store: Path, env: str = "production") -> tuple[int, bool]
     """The pinned version, and whether the store has it with the pinned digest."""
     pin = read_promotion(repo / "k8s" / "overlays" / env / MODEL_ENV).stable
     folder = store / str(pin.version)
-    return pin.version, folder.is_dir() and directory_digest(folder) == pin.digest
+    marker = store / f"{pin.version}.complete"
+    published = marker.is_file() and marker.read_text().strip() == pin.digest
+    return pin.version, published and directory_digest(folder) == pin.digest
 
 
-def test_promote_v1_v2_then_revert_keeps_git_and_store_in_step(repo, tmp_path):
+def test_promote_v1_v2_then_revert_keeps_git_and_store_in_step(repo, tmp_path, exported):
     store = tmp_path / "store"
     for version in (1, 2):
         result = promote(repo, "production", exported(tmp_path, version), store)
@@ -72,10 +65,10 @@ def test_promote_v1_v2_then_revert_keeps_git_and_store_in_step(repo, tmp_path):
         assert git(repo, "diff", "--name-only", "HEAD~1") == "k8s/overlays/production/model.env"
     git(repo, "revert", "--no-edit", "HEAD")
     assert served(repo, store) == (1, True)
-    assert sorted(p.name for p in store.iterdir()) == ["1", "2"]  # versions are never deleted
+    assert sorted(p.name for p in store.iterdir()) == ["1", "1.complete", "2", "2.complete"]
 
 
-def test_canary_is_served_beside_stable(repo, tmp_path):
+def test_canary_is_served_beside_stable(repo, tmp_path, exported):
     store = tmp_path / "store"
     promote(repo, "staging", exported(tmp_path, 1), store)
     promote(repo, "staging", exported(tmp_path, 2), store, "--canary")
@@ -99,7 +92,7 @@ def test_canary_is_served_beside_stable(repo, tmp_path):
     assert 'version_labels { key: "canary" value: 2 }' in (out / "models.config").read_text()
 
 
-def test_a_publish_killed_mid_copy_leaves_no_version(tmp_path):
+def test_a_publish_killed_mid_copy_leaves_no_version(tmp_path, exported):
     model = exported(tmp_path, 3)
     store = tmp_path / "store"
     # Copy one file, then die the hardest way: SIGKILL, no cleanup handlers.
@@ -117,11 +110,12 @@ def test_a_publish_killed_mid_copy_leaves_no_version(tmp_path):
     assert died.returncode == -9
     assert not (store / "3").exists()
     assert [p.name for p in store.iterdir()][0].startswith(".3-")  # the staging folder only
+    assert not (store / "3.complete").exists()
     publish_version(model / "3", str(store), 3, digest)
     assert directory_digest(store / "3") == digest
 
 
-def test_a_tampered_model_is_refused_on_publish_and_on_fetch(repo, tmp_path):
+def test_a_tampered_model_is_refused_on_publish_and_on_fetch(repo, tmp_path, exported):
     model = exported(tmp_path, 4)
     (model / "4" / "saved_model.pb").write_bytes(b"tampered")
     result = promote(repo, "staging", model, tmp_path / "store")
@@ -137,7 +131,7 @@ def test_a_tampered_model_is_refused_on_publish_and_on_fetch(repo, tmp_path):
     assert not (tmp_path / "serving" / "5").exists()
 
 
-def test_a_version_is_never_overwritten_with_other_files(tmp_path):
+def test_a_version_is_never_overwritten_with_other_files(tmp_path, exported):
     store = tmp_path / "store"
     first, second = exported(tmp_path / "a", 6), exported(tmp_path / "b", 6)
     (second / "6" / "saved_model.pb").write_bytes(b"another model, same number")
@@ -146,3 +140,75 @@ def test_a_version_is_never_overwritten_with_other_files(tmp_path):
     publish_version(first / "6", str(store), 6, directory_digest(first / "6"))  # same: no-op
     with pytest.raises(Exception, match="never overwritten"):
         publish_version(second / "6", str(store), 6, digest)
+
+
+def test_a_publish_killed_before_its_marker_is_refused_by_fetch_and_retried(tmp_path, exported):
+    model = exported(tmp_path, 7)
+    digest = json.loads((model / "model.json").read_text())["digest"]
+    store = tmp_path / "store"
+    killer = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from angler.deploy import model_store\n"
+        "def die(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "model_store._write_marker = die  # the folder is in place, the marker not yet\n"
+        "model_store.publish_version(Path(sys.argv[1]), sys.argv[2], 7, sys.argv[3])\n"
+    )
+    died = subprocess.run([sys.executable, "-c", killer, str(model / "7"), str(store), digest])
+    assert died.returncode == -9
+    assert directory_digest(store / "7") == digest and not (store / "7.complete").exists()
+    with pytest.raises(VersionIncomplete, match="no completion marker"):
+        fetch_version(str(store), 7, digest, tmp_path / "serving")
+    publish_version(model / "7", str(store), 7, digest)
+    assert (store / "7.complete").read_text() == digest + "\n"
+    fetched = fetch_version(str(store), 7, digest, tmp_path / "serving")
+    assert directory_digest(fetched) == digest
+    assert sorted(p.name for p in (tmp_path / "serving").iterdir()) == ["7"]
+
+
+def test_fetch_refuses_a_pin_the_marker_does_not_have(tmp_path, exported):
+    model = exported(tmp_path, 8)
+    digest = json.loads((model / "model.json").read_text())["digest"]
+    publish_version(model / "8", str(tmp_path / "store"), 8, digest)
+    with pytest.raises(DigestMismatch, match="was published with digest"):
+        fetch_version(str(tmp_path / "store"), 8, "sha256:" + "0" * 64, tmp_path / "serving")
+
+
+@pytest.mark.parametrize("link", ["file", "folder"])
+def test_symlinks_are_refused(tmp_path, exported, link):
+    model = exported(tmp_path, 9)
+    saved = model / "9"
+    digest = directory_digest(saved)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("not part of the model")
+    if link == "file":
+        (saved / "variables" / "extra").symlink_to(outside / "secret")
+    else:
+        (saved / "assets").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(UnsafeModelFolder, match="symlink"):
+        directory_digest(saved)
+    with pytest.raises(UnsafeModelFolder):
+        publish_version(saved, str(tmp_path / "store"), 9, digest)
+    assert not (tmp_path / "store" / "9").exists()
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ({"a": b"xy", "b": b""}, {"a": b"x", "b": b"y"}),  # bytes moved between files
+        ({"ab": b"c"}, {"a": b"bc"}),  # the boundary between a path and its bytes
+        ({"a": b"x\0b\0y"}, {"a": b"x", "b": b"y"}),  # a separator inside the bytes
+        ({"a/b": b"x"}, {"a": b"", "b": b"x"}),  # a folder or a name
+    ],
+)
+def test_the_same_bytes_arranged_differently_hash_differently(tmp_path, first, second):
+    digests = []
+    for name, files in (("first", first), ("second", second)):
+        for path, data in files.items():
+            (tmp_path / name / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name / path).write_bytes(data)
+        digests.append(directory_digest(tmp_path / name))
+    assert digests[0] != digests[1]
+    assert digests[0] == directory_digest(tmp_path / "first")  # and it is deterministic
