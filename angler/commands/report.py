@@ -18,6 +18,10 @@ def main(
     out: Annotated[
         Path, typer.Option(help="Folder for comment.md, report.json, pr-number.")
     ] = Path("comment"),
+    rebuild_base: Annotated[
+        bool,
+        typer.Option(help="Reproduce the base's model when no DVC cache or remote has it."),
+    ] = True,
 ) -> None:
     """Render the pull-request comment and the champion/challenger verdict.
 
@@ -29,7 +33,8 @@ def main(
     from angler.review.report import PullRequest, build_report
     from angler.review.report_schema import check_report
 
-    result = build_report(PullRequest(base, base_name or base, head_name, pr, remote))
+    request = PullRequest(base, base_name or base, head_name, pr, remote)
+    result = build_report(request, rebuild_base=rebuild_base)
     check_report(json.loads(json.dumps(result, default=str)))  # what the poster will accept
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(result, indent=2, default=str) + "\n")

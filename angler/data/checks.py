@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,10 @@ SHORTCUT_PATTERNS = {
     "starts_with_www": WWW_HOST_PATTERN,
     "trailing_slash": r"/$",
 }
+
+_BUILD_TIME = re.compile(r"\?d=[0-9]{8}T[0-9]{6}\.[0-9]+Z")
+_LOAD_TIME = re.compile(r"(ge_load_time</span>.*?>)[0-9]{8}T[0-9]{6}\.[0-9]+Z(<)", re.DOTALL)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 # Kwargs GX adds to every expectation that say nothing about what was expected.
 _NON_EXPECTED_KWARGS = {"column", "batch_id", "result_format", "catch_exceptions", "meta"}
@@ -130,6 +136,27 @@ def feature_expectations() -> list[gxe.Expectation]:
             for column in FLAG_FEATURES
         ),
     ]
+
+
+def data_time(labelled: pd.DataFrame) -> datetime:
+    """The newest sighting in the labelled URLs (the epoch when none is dated)."""
+    newest = pd.to_datetime(labelled["first_seen"], utc=True).max()
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) if pd.isna(newest) else newest.to_pydatetime()
+
+
+def _make_docs_reproducible(docs_dir: Path) -> None:
+    """GX stamps each page's logo URL with the build time (`logo-long.png?d=<now>`) and each
+    batch with its load time, and gives collapsible blocks random ids: the times go, the
+    ids are numbered in page order."""
+    for page in docs_dir.rglob("*.html"):
+        text = _BUILD_TIME.sub("", page.read_text(encoding="utf-8"))
+        text = _LOAD_TIME.sub(r"\1(not recorded)\2", text)
+        page.write_text(_number_ids(text), encoding="utf-8")
+
+
+def _number_ids(text: str) -> str:
+    ids: dict[str, str] = {}
+    return _UUID.sub(lambda m: ids.setdefault(m.group(0), f"block-{len(ids)}"), text)
 
 
 def _ephemeral_context(docs_dir: Path) -> Any:
@@ -248,7 +275,8 @@ def run_data_checks(
 
     context = _ephemeral_context(docs_dir)
     source = context.data_sources.add_pandas("angler")
-    run_id = RunIdentifier(run_name="angler-data-checks")
+    # The run is dated by its data, not the clock, so the same data gives the same docs.
+    run_id = RunIdentifier(run_name="angler-data-checks", run_time=data_time(labelled))
     report_suites: dict[str, dict] = {}
     for suite_name, table, data, expectations, row_id_columns in batches:
         batch_definition = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe(
@@ -271,6 +299,7 @@ def run_data_checks(
         report_suite["success"] &= bool(result["success"])
         report_suite["results"] += [_summarise(r, suite_name, table) for r in result["results"]]
     context.build_data_docs()
+    _make_docs_reproducible(docs_dir)
 
     failed = [
         _failure_message(entry)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -22,6 +23,7 @@ from angler.data.schema import (
     SPLITS,
     feature_spark_type,
 )
+from angler.data.spark import write_files
 
 INPUT_COLUMNS = ("subdomain", "host", "suffix", "path", "query")
 
@@ -47,17 +49,18 @@ def feature_table(split: DataFrame, suspicious_tokens: tuple[str, ...]) -> DataF
 
 
 def write_shards(split: DataFrame, out: Path, shards: int, seed: int) -> dict[str, int]:
-    """`out/<split>/part-*.parquet` per split; returns the URL count per split."""
+    """`out/<split>/part-0000N.parquet` per split, rows in the order of a seeded hash of
+    url_key across the files; returns the URL count per split. Shard N holds the N-th of
+    `shards` equal ranges of the 64-bit hash, so no sampling decides the boundaries and the
+    files are the same on any cluster."""
     order = F.xxhash64(F.lit(seed), "url_key")
+    fraction = F.col("_order").cast("double") / F.lit(2.0**64) + F.lit(0.5)  # in [0, 1]
+    shard = F.least(F.floor(fraction * shards).cast("int"), F.lit(shards - 1))
     counts = {}
     for name in SPLITS:
         rows = split.where(F.col("split") == name).withColumn("_order", order)
-        (
-            rows.repartitionByRange(shards, "_order")
-            .sortWithinPartitions("_order")
-            .select(*SHARD_COLUMNS)
-            .write.mode("overwrite")
-            .parquet(str(out / name))
-        )
-        counts[name] = split.sparkSession.read.parquet(str(out / name)).count()
+        rows = rows.withColumn("_shard", shard).repartition(shards, "_shard")
+        ordered = rows.sortWithinPartitions("_shard", "_order").select(*SHARD_COLUMNS, "_shard")
+        files = write_files(ordered, out / name, partition_by="_shard")
+        counts[name] = sum(pq.read_metadata(file).num_rows for file in files)
     return counts

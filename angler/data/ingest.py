@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 
 from angler.data.feeds import CSV_FORMATS, FeedFile
 from angler.data.schema import INGESTED_COLUMNS, URL_COLUMNS, URL_FIELDS
+from angler.data.spark import write_table
 from angler.data.urls import UrlError, parse_url, unparseable_reason
 
 PARSED_SCHEMA = (
@@ -162,7 +163,7 @@ def ingest_corpus(
     write_quarantine(bad.toPandas(), quarantine)
     valid = parsed.where(F.col("reason").isNull())
     n_valid = valid.count()
-    dedupe_per_feed(valid).write.mode("overwrite").parquet(str(out))
+    write_table(dedupe_per_feed(valid), out, ["source", "url_key"])
     rows_out = spark.read.parquet(str(out)).count()
     reasons = quarantine_reasons(bad)
     parsed.unpersist()

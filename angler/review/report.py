@@ -18,7 +18,14 @@ import yaml
 
 from angler.params import Params, ParamsError, load_params
 from angler.reports import read_report
-from angler.review.base_revision import BaseUnavailable, dvc_json, fetch_output, git_show, resolve
+from angler.review.base_revision import (
+    BaseUnavailable,
+    dvc_json,
+    fetch_output,
+    git_show,
+    reproduce_output,
+    resolve,
+)
 from angler.review.stage_changes import StageChange, stage_changes
 from angler.review.verdict import Scores, Verdict, decide, floor_failures, paired_bootstrap
 
@@ -41,8 +48,9 @@ class PullRequest:
     remote: bool = False  # whether this run had the DVC remote (else: public demo data)
 
 
-def build_report(pr: PullRequest, root: Path = Path(".")) -> dict:
-    """Everything the PR comment shows, as plain data (also written as JSON beside it)."""
+def build_report(pr: PullRequest, root: Path = Path("."), rebuild_base: bool = True) -> dict:
+    """Everything the PR comment shows, as plain data (also written as JSON beside it).
+    Without the base's model in the cache or remote, `rebuild_base` reproduces it."""
     try:
         params, params_error = load_params(root / "params.yaml"), None
     except ParamsError as err:  # the PR's typo: the comment says so instead of crashing
@@ -72,7 +80,9 @@ def build_report(pr: PullRequest, root: Path = Path(".")) -> dict:
     if params is None:
         report["verdict"] = Verdict("reject", [f"params.yaml is invalid: {params_error}"]).to_dict()
     else:
-        report["verdict"] = verdict(report, params, root, base_sha, base_lock).to_dict()
+        report["verdict"] = verdict(
+            report, params, root, base_sha, base_lock, rebuild_base
+        ).to_dict()
     return report
 
 
@@ -154,7 +164,14 @@ def mlflow_run(train_report: Path) -> dict:
     return {"run_id": (read_report(train_report) or {}).get("mlflow_run_id")}
 
 
-def verdict(report: dict, params: Params, root: Path, base_sha: str, base_lock: dict) -> Verdict:
+def verdict(
+    report: dict,
+    params: Params,
+    root: Path,
+    base_sha: str,
+    base_lock: dict,
+    rebuild_base: bool = True,
+) -> Verdict:
     gate = report["gate"]
     if gate["ran"] and not gate["success"]:
         failed = [f"{check['suite']}: {check['expectation']}" for check in gate["failed"]]
@@ -168,12 +185,18 @@ def verdict(report: dict, params: Params, root: Path, base_sha: str, base_lock: 
     scores = _scores(root / "data" / "scores" / "test.parquet")
     threshold = read_report(root / EVALUATE_METRICS)["operating_point"]["threshold"]
     try:
-        champion = champion_scores(root, base_sha, scores["url"].tolist())
+        champion = champion_scores(root, base_sha, scores["url"].tolist(), rebuild_base)
     except BaseUnavailable as err:
         reasons = floor_failures(candidate, params.promote)
         if reasons:
             return Verdict("reject", reasons)
-        return Verdict("hold", [f"cannot compare with the champion: {err}"])
+        how = (
+            ""
+            if rebuild_base
+            else f"; `angler report --base {report['pull_request']['base']}` without "
+            "--no-rebuild-base reproduces it"
+        )
+        return Verdict("hold", [f"cannot compare with the champion: {err}{how}"])
     comparisons = paired_bootstrap(
         scores["label"].to_numpy(dtype=int),
         scores["source"].to_numpy(),
@@ -197,13 +220,21 @@ def verdict(report: dict, params: Params, root: Path, base_sha: str, base_lock: 
     return result
 
 
-def champion_scores(root: Path, base_sha: str, urls: list[str]) -> Scores:
-    """The base revision's exported model, fetched through DVC, scoring `urls`, with the
-    operating threshold its model.json records."""
+def champion_scores(root: Path, base_sha: str, urls: list[str], rebuild: bool = True) -> Scores:
+    """The base revision's exported model scoring `urls`, with the operating threshold its
+    model.json records. The model comes from the DVC cache or remote, or else, with
+    `rebuild`, from reproducing the base revision in a scratch worktree."""
     from angler.model.export import load_version, score_urls
 
     with tempfile.TemporaryDirectory() as scratch:
-        store = fetch_output(root, base_sha, MODEL_STORE, Path(scratch) / "store")
+        store = Path(scratch) / "store"
+        try:
+            fetch_output(root, base_sha, MODEL_STORE, store)
+        except BaseUnavailable as err:
+            if not rebuild:
+                raise
+            log.warning("%s; reproducing the base revision's model instead", err)
+            reproduce_output(root, base_sha, MODEL_STORE, store)
         version, folder = load_version(store)
         threshold = read_report(store / "model.json").get("operating_threshold")
         log.info("scoring %d test URLs with the champion (version %d)", len(urls), version)

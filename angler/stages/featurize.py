@@ -17,7 +17,7 @@ def main(
 ) -> None:
     """Compute the lexical feature table and write the TensorFlow input shards."""
     from angler.data.featurize import feature_table, write_shards
-    from angler.data.spark import spark_session
+    from angler.data.spark import spark_session, write_table
     from angler.params import load_params
     from angler.reports import write_report
 
@@ -25,7 +25,7 @@ def main(
     spark = spark_session("featurize")
     rows = spark.read.parquet(str(split))
     table = feature_table(rows, params.featurize.suspicious_tokens)
-    table.write.mode("overwrite").parquet(str(features))
+    write_table(table, features, ["url_key"])
     per_split = write_shards(rows, shards, params.featurize.shards, params.base.seed)
     result = {
         "rows_in": rows.count(),

@@ -19,11 +19,11 @@ def main(
     and counted as a conflict.
     """
     from angler.data.labels import label_report, label_urls
-    from angler.data.spark import spark_session
+    from angler.data.spark import spark_session, write_table
     from angler.reports import write_report
 
     spark = spark_session("label")
     sightings = spark.read.parquet(str(ingested))
-    label_urls(sightings).write.mode("overwrite").parquet(str(out))
+    write_table(label_urls(sightings), out, ["url_key"])
     labelled = spark.read.parquet(str(out))
     write_report(report, "label", label_report(sightings.count(), labelled))

@@ -19,7 +19,7 @@ def main(
     Whole domains go to one split by a seeded hash; domains first seen in the newest
     split.temporal_months months of dated feeds form the temporal test slice.
     """
-    from angler.data.spark import spark_session
+    from angler.data.spark import spark_session, write_table
     from angler.data.splits import assign_splits, split_report, temporal_cutoff
     from angler.params import load_params
     from angler.reports import write_report
@@ -28,8 +28,6 @@ def main(
     spark = spark_session("split")
     rows = spark.read.parquet(str(labelled))
     cutoff = temporal_cutoff(rows, params.split.temporal_months)
-    assign_splits(rows, params.split, params.base.seed, cutoff).write.mode("overwrite").parquet(
-        str(out)
-    )
+    write_table(assign_splits(rows, params.split, params.base.seed, cutoff), out, ["url_key"])
     result = split_report(rows.count(), spark.read.parquet(str(out)), cutoff)
     write_report(report, "split", result)

@@ -69,6 +69,40 @@ def test_baseline_benchmark_runs_tiny(demo_run, tmp_path):
     assert json.loads(out.read_text())["test"]["roc_auc"] > 0.5
 
 
+def test_source_holdout_leaves_each_source_out_tiny(demo_run, tmp_path):
+    out = tmp_path / "holdout.json"
+    result = run_script(
+        "source_holdout.py",
+        "--shards",
+        str(demo_run / "data" / "shards"),
+        "--params",
+        str(demo_run / "params.yaml"),
+        "--sources",
+        "demo-crawl",
+        "jpcert",
+        "--detector",
+        "both",
+        "--max-train-rows",
+        "1500",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert "| demo-crawl | benign, flagged | baseline |" in result.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["source"], r["detector"]) for r in rows] == [
+        ("demo-crawl", "baseline"),
+        ("demo-crawl", "model"),
+        ("jpcert", "baseline"),
+        ("jpcert", "model"),
+    ]
+    crawl, jpcert = rows[0], rows[2]
+    assert crawl["label"] == 0 and 0 <= crawl["fpr_at_operating"] <= 1
+    assert jpcert["label"] == 1 and 0 <= jpcert["tpr_at_operating"] <= 1
+    assert all(0 <= r["roc_auc"] <= 1 and r["test_urls"] > 0 for r in rows)
+
+
 def test_model_run_collects_a_pipeline_run(demo_run, tmp_path):
     out = tmp_path / "model.json"
     result = run_script("model_run.py", "--run", str(demo_run), "--out", str(out))
