@@ -104,3 +104,10 @@ def test_promote_refuses_a_hold_verdict_before_publishing(tmp_path):
     assert result.returncode == 2
     assert "holds no promote verdict" in result.stderr
     assert not (tmp_path / "store").exists()
+
+
+def test_the_committed_pins_are_approved():
+    from helpers.paths import REPO_ROOT
+
+    approvals = read_approvals(REPO_ROOT / "k8s" / "approvals.json")
+    assert unapproved_pins(REPO_ROOT / "k8s" / "overlays", approvals) == []
