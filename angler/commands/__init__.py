@@ -10,4 +10,6 @@ COMMANDS = (
     "champion",
     "check-pins",
     "reconcile",
+    "registry-events",
+    "webhook-register",
 )

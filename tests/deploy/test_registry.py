@@ -1,6 +1,7 @@
 """The registry follows git: `angler champion` moves the alias to what production pins, and
-`angler reconcile` finds an alias moved by hand and writes the promotion that would agree."""
+`angler reconcile` reports an alias moved by hand, and publishes nothing."""
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -10,12 +11,10 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from angler.deploy.model_store import directory_digest
-from angler.deploy.serving import MODEL_ENV, read_promotion
+from angler.deploy.registry import AliasCheck, RegistryVersion, drift_report
+from angler.deploy.serving import MODEL_ENV
 
 from helpers.paths import REPO_ROOT
-
-pytestmark = pytest.mark.slow
 
 ANGLER = str(Path(sys.executable).with_name("angler"))
 
@@ -43,6 +42,15 @@ def promoted(demo_run, tmp_path) -> tuple[Path, Path, dict]:
     return tmp_path, tmp_path / "store", json.loads((model / "model.json").read_text())
 
 
+def files(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.slow
 def test_champion_follows_the_pin_and_reconcile_agrees(promoted):
     repo, _, description = promoted
     result = angler(repo, "champion", "--env", "production")
@@ -51,26 +59,45 @@ def test_champion_follows_the_pin_and_reconcile_agrees(promoted):
     assert angler(repo, "reconcile").stdout.startswith("in sync")
 
 
-def test_an_alias_moved_by_hand_is_drift_and_reconcile_writes_the_promotion(promoted):
+@pytest.mark.slow
+def test_an_alias_moved_by_hand_is_reported_and_nothing_is_published(promoted):
+    """The attack: whoever holds the MLflow token moves `champion` to a version of their
+    choosing. Reconcile reports it; the store and the overlays stay as they were."""
     repo, store, description = promoted
     assert angler(repo, "champion").returncode == 0
-    # Someone registers the model again and moves the alias in the MLflow UI.
+    before = files(repo / "k8s"), files(store)
     moved = mlflow.register_model(f"runs:/{description['mlflow_run_id']}/model", "angler").version
     mlflow.MlflowClient().set_registered_model_alias("angler", "champion", moved)
 
-    drift = angler(repo, "reconcile")
-    assert drift.returncode == 1
+    report = repo / "drift.md"
+    drift = angler(repo, "reconcile", "--report", str(report))
+    assert drift.returncode == 1, drift.stderr
     assert f"git pins version {description['version']}" in drift.stdout
     assert f"champion is {moved}" in drift.stdout
+    text = report.read_text()
+    assert text.startswith(
+        f"# Registry drift: champion is version {moved}, production pins {description['version']}"
+    )
+    assert description["mlflow_run_id"] in text
+    assert "angler champion --env production" in text
+    assert angler(repo, "reconcile", "--write").returncode == 2  # no such option any more
+    assert (files(repo / "k8s"), files(store)) == before
 
-    written = angler(repo, "reconcile", "--write", "--store", str(store))
-    assert written.returncode == 1, written.stderr
-    pin = read_promotion(repo / "k8s" / "overlays" / "production" / MODEL_ENV).stable
-    assert pin.version == int(moved)
-    assert directory_digest(store / str(moved)) == pin.digest == description["digest"]
+    assert angler(repo, "champion").returncode == 0  # the alias goes back to what git pins
     assert angler(repo, "reconcile").returncode == 0
 
 
+def test_the_report_quotes_registry_text_safely():
+    champion = RegistryVersion(7, "run", "s3://x`y|z\n## heading", "2025-01-01T00:00:00+00:00", "")
+    text = drift_report(AliasCheck("production", Path("model.env"), 5, champion))
+    assert "`s3://x'y/z ## heading`" in text
+    assert "\n## heading" not in text
+    unset = drift_report(AliasCheck("staging", Path("model.env"), 5, None))
+    assert unset.startswith("# Registry drift: champion is not set, staging pins 5")
+    assert "open a pull request" not in unset
+
+
+@pytest.mark.slow
 def test_champion_refuses_a_registry_version_that_is_not_the_pinned_model(promoted):
     repo, _, description = promoted
     overlay = repo / "k8s" / "overlays" / "production" / MODEL_ENV

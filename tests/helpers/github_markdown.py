@@ -75,6 +75,12 @@ def filtered(text: str) -> list[str]:
     return [name for name, pattern in GITHUB_FILTERS.items() if pattern.search(text)]
 
 
+def readable(markdown: str) -> str:
+    """The Markdown source as a reviewer reads it: escapes and word joiners taken out, the
+    tables and emphasis left, for tests that look for a phrase or a table row."""
+    return shown(re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown))
+
+
 def shown(text: str) -> str:
     """Rendered text as a reader sees it: without the invisible word joiners."""
     return text.replace(WORD_JOINER, "")

@@ -19,6 +19,10 @@ SMALL_DEMO = {
     "train.epochs": 3,
     "train.batch_size": 128,
     "train.early_stopping_patience": 2,
+    # A few hundred benign URLs per source: the 1% threshold chosen on validation does not
+    # carry over to such a small test split, so the benign-source limits are loose here.
+    "promote.max_worst_benign_fpr": 0.3,
+    "promote.max_benign_fpr_increase": 0.3,
 }
 
 

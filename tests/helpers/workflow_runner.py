@@ -1,9 +1,6 @@
-"""Runs the `run:` steps of a GitHub Actions job on this machine, the way the runner does:
-bash with -eo pipefail, the job's and step's `env:` with `${{ }}` expressions filled in from
-a context the test gives, GITHUB_PATH applied between steps, GITHUB_OUTPUT read into
-`steps.<id>.outputs`, and `if:` conditions of two forms: `${{ !cancelled() }}` (runs after a
-failure too) and `steps.<id>.outputs.<key> == '<value>'`. `uses:` steps (checkout, set-up, cache,
-artifacts) are the test's job: the repository, the venv and the files are already here.
+"""Which commands a GitHub Actions job runs, and in what order, read from its workflow file;
+and `Job`, which calls those commands here the way the job's steps do. A test plays a job by
+calling its scripts directly, in order, and asserts that `run_steps` lists what it plays.
 """
 
 from __future__ import annotations
@@ -11,88 +8,72 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
-ALWAYS = "${{ !cancelled() }}"
-OUTPUT_TEST = re.compile(r"steps\.([\w-]+)\.outputs\.([\w-]+) == '([^']*)'")
 
 
-@dataclass
-class StepResult:
-    name: str
-    returncode: int | None  # None: skipped after an earlier failure
-    output: str
+@dataclass(frozen=True)
+class Step:
+    run: str  # the command, as the workflow has it
+    condition: str | None = None  # the step's `if:`
+    env: dict = field(default_factory=dict)  # the step's own `env:`, expressions unfilled
 
 
-def job_steps(workflow: Path, job: str) -> tuple[dict, list[dict]]:
-    spec = yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"][job]
-    return spec.get("env", {}), [step for step in spec["steps"] if "run" in step]
+def run_steps(workflow: Path, job: str) -> list[Step]:
+    """The job's `run:` steps, in order."""
+    steps = yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"][job]["steps"]
+    return [Step(s["run"].strip(), s.get("if"), s.get("env", {})) for s in steps if "run" in s]
 
 
-def fill(value: str, context: dict[str, str]) -> str:
-    """Expressions from `context`; one the test did not provide is an error."""
+def job_env(workflow: Path, job: str, context: dict[str, str]) -> dict[str, str]:
+    """The job's `env:`, its `${{ }}` filled from `context` (one not there is an error)."""
 
     def lookup(match: re.Match) -> str:
         if match.group(1) not in context:
             raise KeyError(f"the test gives no value for ${{{{ {match.group(1)} }}}}")
         return context[match.group(1)]
 
-    return EXPRESSION.sub(lookup, str(value))
+    spec = yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"][job]
+    return {key: EXPRESSION.sub(lookup, str(value)) for key, value in spec.get("env", {}).items()}
 
 
-def run_job(
-    workflow: Path, job: str, repo: Path, context: dict[str, str], skip: tuple[str, ...] = ()
-) -> list[StepResult]:
-    job_env, steps = job_steps(workflow, job)
-    runner = repo.parent / f"{repo.name}-runner"
-    runner.mkdir(exist_ok=True)
-    github_path = runner / "github_path"
-    github_path.touch()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env |= {
-        "RUNNER_TEMP": str(runner),
-        "GITHUB_PATH": str(github_path),
-        "GITHUB_STEP_SUMMARY": str(runner / "step_summary.md"),
-    }
-    env |= {key: fill(value, context) for key, value in job_env.items()}
-    results, failed, outputs = [], False, {}
-    for step in steps:
-        name = step.get("name", step["run"].splitlines()[0])
-        assert not EXPRESSION.search(step["run"]), f"{name}: expression inside run:"
-        if name in skip or not should_run(step.get("if"), failed, outputs):
-            results.append(StepResult(name, None, ""))
-            continue
-        added = github_path.read_text().split()
-        step_env = env | {key: fill(value, context) for key, value in step.get("env", {}).items()}
-        step_env["PATH"] = os.pathsep.join([*reversed(added), env["PATH"]])
-        output_file = runner / "github_output"
-        output_file.write_text("")
-        step_env["GITHUB_OUTPUT"] = str(output_file)
-        done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-            cwd=repo,
-            env=step_env,
-            capture_output=True,
-            text=True,
+@dataclass
+class StepResult:
+    returncode: int | None  # None: skipped after an earlier failure
+    output: str = ""
+
+
+class Job:
+    """Calls commands in `repo` with the job's env and the venv on PATH (the workflow's "Put
+    the environment on PATH" step), none of GitHub's own variables set. After a failure the
+    next commands are skipped, but those called with `always=True` (`if: ${{ !cancelled() }}`).
+    Results are kept by command name: `pipeline.sh`, `angler`."""
+
+    def __init__(self, repo: Path, env: dict[str, str]):
+        self.repo = repo
+        self.temp = repo.parent / f"{repo.name}-runner"  # what the runner calls RUNNER_TEMP
+        self.temp.mkdir(exist_ok=True)
+        inherited = {
+            k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "GITHUB_"))
+        }
+        self.env = (
+            inherited | env | {"PATH": f"{repo / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
         )
-        results.append(StepResult(name, done.returncode, done.stdout + done.stderr))
-        failed = failed or done.returncode != 0
-        if "id" in step:
-            lines = output_file.read_text().splitlines()
-            outputs[step["id"]] = dict(line.split("=", 1) for line in lines if "=" in line)
-    return results
+        self.steps: dict[str, StepResult] = {}
 
-
-def should_run(condition: str | None, failed: bool, outputs: dict) -> bool:
-    if condition is None:
-        return not failed
-    if condition == ALWAYS:
-        return True
-    test = OUTPUT_TEST.fullmatch(condition.strip())
-    assert test, f"the runner cannot evaluate if: {condition}"
-    step, key, value = test.groups()
-    return not failed and outputs.get(step, {}).get(key) == value
+    def call(self, *command: str, always: bool = False, when: bool = True) -> StepResult:
+        """`when`: the step's own `if:`, as the test evaluates it."""
+        failed = any(step.returncode for step in self.steps.values())
+        result = StepResult(None)
+        if when and (always or not failed):
+            done = subprocess.run(
+                command, cwd=self.repo, env=self.env, capture_output=True, text=True
+            )
+            result = StepResult(done.returncode, done.stdout + done.stderr)
+        name = Path(command[0]).name
+        self.steps[f"angler {command[1]}" if name == "angler" else name] = result
+        return result

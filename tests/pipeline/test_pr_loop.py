@@ -1,8 +1,8 @@
 """Play whole pull requests: a copy of the repository, a branch with a params.yaml change, and
-the `run:` steps of .github/workflows/pr.yml as the workflow file has them, with no DVC
-remote and no secrets (a fork's PR). The comment they leave is checked like a reviewer would."""
+the scripts .github/workflows/pr.yml calls, called here in the workflow's order with its
+arguments, with no DVC remote and no secrets (a fork's PR). The comment they leave is checked
+like a reviewer would."""
 
-import html
 import json
 import re
 import subprocess
@@ -15,13 +15,29 @@ import yaml
 from angler.review.github_comment import MARKER, MAX_BODY, find_report_comment, upsert_comment
 
 from helpers.git_repo import copy_repo, git
+from helpers.github_markdown import readable
 from helpers.paths import REPO_ROOT, SMALL_DEMO
-from helpers.workflow_runner import EXPRESSION, run_job
+from helpers.workflow_runner import EXPRESSION, Job, Step, job_env, run_steps
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "pr.yml"
-SET_UP = ("Set up the environment",)  # the venv is this test run's own
+# The job's `run:` steps, which `play_pr` plays in this order (the first two set up the venv,
+# which is this test run's own).
+STEPS = [
+    Step("make env"),
+    Step('echo "$PWD/.venv/bin" >> "$GITHUB_PATH"'),
+    Step(".github/scripts/dvc-remote.sh"),
+    Step('.github/scripts/base-pipeline.sh "$BASE_SHA" "$RUNNER_TEMP/angler-base"'),
+    Step(".github/scripts/pipeline.sh"),
+    Step(".github/scripts/dvc-push.sh"),
+    Step(
+        '.github/scripts/pr-report.sh --base-sha "$BASE_SHA" --base-ref "$BASE_REF"'
+        ' --head-ref "$HEAD_REF" --pr "$PR_NUMBER" --reproduced-rev "$RUNNER_TEMP/angler-base/rev"'
+        " --out comment",
+        "${{ !cancelled() }}",
+    ),
+]
 HOSTILE_BRANCH = "$(touch${IFS}PWNED)"
 MAIN_PARAMS = {**SMALL_DEMO, "promote.bootstrap_samples": 300}
 DATA_STAGES = ["ingest", "label", "split", "featurize", "validate"]
@@ -54,13 +70,27 @@ def play_pr(repo, branch: str, secrets: dict[str, str] | None = None, **changes)
         params[section][key] = value
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
     git(repo, "commit", "-qam", f"change {', '.join(changes)}")
-    base = git(repo, "rev-parse", "main")
-    steps = run_job(WORKFLOW, "pipeline", repo, context(base, branch, secrets or {}), SET_UP)
+    env = job_env(
+        WORKFLOW, "pipeline", context(git(repo, "rev-parse", "main"), branch, secrets or {})
+    )
+    job = Job(repo, env)
+    base_dir = str(job.temp / "angler-base")
+    job.call(".github/scripts/dvc-remote.sh")
+    job.call(".github/scripts/base-pipeline.sh", env["BASE_SHA"], base_dir)
+    job.call(".github/scripts/pipeline.sh")
+    job.call(".github/scripts/dvc-push.sh")
+    job.call(
+        ".github/scripts/pr-report.sh",
+        *("--base-sha", env["BASE_SHA"], "--base-ref", env["BASE_REF"]),
+        *("--head-ref", env["HEAD_REF"], "--pr", env["PR_NUMBER"]),
+        *("--reproduced-rev", f"{base_dir}/rev", "--out", "comment"),
+        always=True,
+    )
     body = (repo / "comment" / "comment.md").read_text()
     return {
-        "steps": {step.name: step for step in steps},
+        "steps": job.steps,
         "body": body,
-        "text": html.unescape(body),
+        "text": readable(body),
         "report": json.loads((repo / "comment" / "report.json").read_text()),
     }
 
@@ -75,13 +105,17 @@ def epochs_pr(repo):
     return play_pr(repo, HOSTILE_BRANCH, **{"train.epochs": 2})
 
 
+def test_the_workflow_runs_the_steps_played_here():
+    assert run_steps(WORKFLOW, "pipeline") == STEPS
+
+
 def table_row(text: str, first_cells: str) -> list[str]:
     line = next(line for line in text.splitlines() if line.startswith(f"| {first_cells} |"))
     return [cell.strip() for cell in line.strip("|").split("|")]
 
 
 def test_pr_runs_only_the_model_stages(epochs_pr):
-    pipeline = epochs_pr["steps"]["Pipeline (the validate stage is the data gate)"]
+    pipeline = epochs_pr["steps"]["pipeline.sh"]
     assert pipeline.returncode == 0, pipeline.output
     assert re.findall(r"Running stage '([a-z]+)'", pipeline.output) == MODEL_STAGES
 
@@ -121,9 +155,9 @@ def test_verdict_compares_with_main_and_sets_the_exit_code(epochs_pr):
     verdict = epochs_pr["report"]["verdict"]
     assert verdict["decision"] in ("promote", "hold", "reject")
     assert f"**Verdict: {verdict['decision']}**" in epochs_pr["text"]
-    assert set(verdict["comparisons"]) == {"roc_auc", "tpr_at_fpr_1pct"}
+    assert set(verdict["comparisons"]) == {"roc_auc", "tpr_at_fpr_1pct", "worst_benign_fpr"}
     assert table_row(epochs_pr["text"], "ROC AUC")[0] == "ROC AUC"
-    report_step = epochs_pr["steps"]["Report and verdict"]
+    report_step = epochs_pr["steps"]["pr-report.sh"]
     assert report_step.returncode == (1 if verdict["decision"] == "reject" else 0), (
         report_step.output
     )
@@ -137,8 +171,8 @@ def test_comment_has_curves_and_fits_on_github(epochs_pr):
 
 def test_hostile_branch_name_is_rendered_inert_and_never_run(epochs_pr, repo):
     assert not list(repo.rglob("PWNED")) and not list(repo.parent.rglob("PWNED"))
-    assert "$(touch" not in epochs_pr["body"]  # `$` is an entity: no math, no shell
-    assert f"PR #7: **{HOSTILE_BRANCH}** against **main@" in epochs_pr["text"]
+    assert "$(touch" not in epochs_pr["body"]  # `$` is escaped: no math, no shell
+    assert f"**{HOSTILE_BRANCH}** against **main@" in epochs_pr["text"]
 
 
 def test_a_second_run_updates_the_comment(epochs_pr):
@@ -152,11 +186,10 @@ def test_a_second_run_updates_the_comment(epochs_pr):
     assert len(thread) == 2 and thread[102]["body"].endswith("again")
 
 
-def test_with_a_dvc_remote_only_evaluation_reruns_is_pushed_and_held(repo, tmp_path_factory):
-    remote = tmp_path_factory.mktemp("dvc-remote")
-    pr = play_pr(
-        repo, "curves", {"secrets.DVC_REMOTE_URL": str(remote)}, **{"evaluate.curve_points": 150}
-    )
+def test_with_the_remotes_it_pushes_to_the_pr_remote_only_and_holds(repo, tmp_path_factory):
+    trusted, pr_scoped = tmp_path_factory.mktemp("dvc-remote"), tmp_path_factory.mktemp("pr-remote")
+    secrets = {"secrets.DVC_REMOTE_URL": str(trusted), "secrets.DVC_PR_REMOTE_URL": str(pr_scoped)}
+    pr = play_pr(repo, "curves", secrets, **{"evaluate.curve_points": 150})
     assert all(step.returncode in (0, None) for step in pr["steps"].values())
     assert "no DVC remote" not in pr["text"]
     for stage in [*DATA_STAGES, "train"]:
@@ -167,13 +200,21 @@ def test_with_a_dvc_remote_only_evaluation_reruns_is_pushed_and_held(repo, tmp_p
     assert all(c["delta"] == 0 for c in pr["report"]["verdict"]["comparisons"].values())
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     model = next(o for o in lock["stages"]["export"]["outs"] if o["path"] == "models/angler")
-    assert (remote / "files" / "md5" / model["md5"][:2] / model["md5"][2:]).is_file()
+    stored = Path("files") / "md5" / model["md5"][:2] / model["md5"][2:]
+    assert (pr_scoped / stored).is_file()
+    # What promotion reads got nothing from the PR run: not the model, not anything.
+    assert not (trusted / stored).exists() and not any(p.is_file() for p in trusted.rglob("*"))
+    dvc = str(Path(sys.executable).with_name("dvc"))
+    verify = subprocess.run(
+        [dvc, "config", "--local", "remote.ci.verify"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
+    assert verify == "true"  # every object pulled from the trusted remote is hash-checked
 
 
 def test_broken_data_fails_the_pr_and_names_the_expectation(repo):
     pr = play_pr(repo, "fewer-rows", **{"data.demo_size": 400})
-    assert pr["steps"]["Pipeline (the validate stage is the data gate)"].returncode != 0
-    assert pr["steps"]["Report and verdict"].returncode == 1
+    assert pr["steps"]["pipeline.sh"].returncode != 0
+    assert pr["steps"]["pr-report.sh"].returncode == 1
     assert pr["report"]["verdict"]["decision"] == "reject"
     failed = table_row(pr["text"], "labelled")
     assert failed[1] == "expect_table_row_count_to_be_between"
@@ -219,6 +260,6 @@ def test_a_params_typo_is_reported_not_crashed_on(repo):
         text=True,
     )
     assert result.returncode == 1, result.stderr
-    text = html.unescape((repo / "typo" / "comment.md").read_text())
+    text = readable((repo / "typo" / "comment.md").read_text())
     assert "**Verdict: reject**" in text
     assert "params.yaml is invalid: unknown key(s) train.epoch" in text
