@@ -39,12 +39,14 @@ def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float) -> tuple[
 
 def operating_threshold(labels: np.ndarray, scores: np.ndarray, target_fpr: float) -> float:
     """The lowest threshold at which at most `target_fpr` of these benign URLs score at or
-    above it (`score >= threshold` means phishing): the most phishing caught for that FPR."""
-    benign = np.sort(np.asarray(scores, dtype=np.float64)[labels == 0])[::-1]
+    above it (`score >= threshold` means phishing): the most phishing caught for that FPR.
+    It is a float32 value, like the model's scores, so that a float32 comparison (numpy's,
+    TF Serving's) does not round it back onto the tied score below it."""
+    benign = np.sort(np.asarray(scores, dtype=np.float32)[labels == 0])[::-1]
     allowed = int(np.floor(target_fpr * len(benign)))  # benign URLs that may be flagged
     if allowed >= len(benign):
         return 0.0
-    return float(np.nextafter(benign[allowed], np.inf))
+    return float(np.nextafter(benign[allowed], np.float32(np.inf)))
 
 
 def operating_point(validation: pd.DataFrame, target_fpr: float) -> dict[str, float | int]:

@@ -13,15 +13,20 @@ def scored(rows: list[tuple[str, int, float]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["source", "label", "score"])
 
 
+def next_float32(value: float) -> float:
+    return float(np.nextafter(np.float32(value), np.float32(1)))
+
+
 def test_threshold_flags_at_most_the_target_share_of_benign_urls():
     labels = np.array([0] * 10 + [1] * 3)
     scores = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.85, 0.95, 0.99])
     # 20% of 10 benign URLs: 0.8 and 0.9 may be flagged, so the threshold is just above 0.7
     threshold = operating_threshold(labels, scores, 0.2)
-    assert 0.7 < threshold <= 0.8 and np.nextafter(0.7, 1) == threshold
+    assert 0.7 < threshold <= 0.8 and threshold == next_float32(0.7)
     assert (scores[labels == 0] >= threshold).sum() == 2
+    assert (scores.astype(np.float32)[labels == 0] >= threshold).sum() == 2
     # under 1 of 10: none may be flagged
-    assert np.nextafter(0.9, 1) == operating_threshold(labels, scores, 0.05)
+    assert operating_threshold(labels, scores, 0.05) == next_float32(0.9)
 
 
 def test_ties_at_the_threshold_are_not_flagged_past_the_target():
@@ -29,6 +34,7 @@ def test_ties_at_the_threshold_are_not_flagged_past_the_target():
     scores = np.array([0.5, 0.5, 0.5, 0.1, 0.9])
     threshold = operating_threshold(labels, scores, 0.5)  # 2 of 4 allowed, 3 tie at 0.5
     assert (scores[labels == 0] >= threshold).sum() == 0
+    assert (np.float32(scores)[labels == 0] >= np.float32(threshold)).sum() == 0  # as served
     assert scores[4] >= threshold
 
 
