@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from angler.data.checks import folded_auc, run_data_checks
+from angler.data.schema import FEATURE_TABLE_COLUMNS, LABELLED_COLUMNS
 from angler.params import ValidateParams
 
 SPLITS = ["train", "validation", "test", "temporal"]
@@ -38,13 +39,23 @@ def make_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
             "label": label,
             "sources": ["openphish,phishtank" if y else "tranco" for y in label],
             "first_seen": pd.to_datetime(["2024-05-01" if y else None for y in label]),
+            "scheme": "https",
+            "port": None,
+            "subdomain": ["login" if y else "" for y in label],
+            "suffix": "com",
+            "path": [f"/page{i}" for i in rows],
+            "query": "",
+            "source": ["phishtank" if y else "tranco" for y in label],
+            "n_seen": 1,
         }
     )
-    features = labelled[["url_key", "registered_domain", "label"]].assign(
+    features = labelled[["url", "url_key", "registered_domain", "source", "label"]].assign(
+        first_seen=labelled["first_seen"],
         split=[SPLITS[(i // 2) % len(SPLITS)] for i in rows],
         url_length=[len(key) for key in url_key],
         host_length=[len(h) for h in host],
         path_length=6,
+        query_length=0,
         n_digits=1,
         n_dots=labelled["host"].str.count(r"\."),
         n_hyphens=0,
@@ -52,12 +63,15 @@ def make_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
         entropy=3.5,
         is_ip_host=0,
         is_punycode=0,
+        has_userinfo=0,
+        has_port=0,
         subdomain_depth=label,
         path_depth=1,
         n_query_params=0,
         n_suspicious_tokens=label,
         tld="com",
     )
+    assert set(LABELLED_COLUMNS) <= set(labelled) and set(FEATURE_TABLE_COLUMNS) <= set(features)
     return labelled, features
 
 
