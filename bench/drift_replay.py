@@ -38,7 +38,8 @@ def months_after_cutoff(run: Path) -> list[str]:
         json.loads((run / "reports" / "split.json").read_text())["temporal_cutoff"]
     )
     seen = pd.read_parquet(run / "data" / "features", columns=["first_seen"])["first_seen"]
-    return [str(m) for m in pd.period_range(cutoff, seen.max(), freq="M")]
+    newest = seen.max().tz_convert(None)  # stored as UTC instants
+    return [str(m) for m in pd.period_range(cutoff.tz_localize(None), newest, freq="M")]
 
 
 def row(month: str, result: dict) -> str:

@@ -24,6 +24,8 @@ def month_traffic(features: Path, month: str, phishing_share: float, seed: int) 
     except ValueError:
         raise AnglerError(f"month {month!r} is not YYYY-MM") from None
     rows = pd.read_parquet(features, columns=["url", "label", "split", "first_seen"])
+    # Stored as UTC instants: as naive nanoseconds, like the Period bounds below.
+    rows["first_seen"] = rows["first_seen"].dt.tz_convert(None).astype("datetime64[ns]")
     phishing = rows[(rows["label"] == 1) & (rows["first_seen"].dt.to_period("M") == start)]
     benign = rows[(rows["label"] == 0) & (rows["split"] == "test")]
     if phishing.empty or benign.empty:

@@ -71,7 +71,7 @@ def test_ingest_normalises(run):
     assert "xn--pple-id-1fg.com/login" in urls.index  # Cyrillic а, punycoded
     assert "mufg-bank.jp.verify-acc.shop" in urls.index  # surrounding spaces stripped
     jst = urls.loc["paypal.com.secure-login.evil-host.xyz/signin", "seen_at"]
-    assert jst == pd.Timestamp("2024-01-05 01:00:00")  # 10:00 JST in UTC
+    assert jst == pd.Timestamp("2024-01-05 01:00:00", tz="UTC")  # 10:00 JST
 
 
 def test_label_joins_feeds_and_resolves_conflicts(run):
