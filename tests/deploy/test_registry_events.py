@@ -33,12 +33,11 @@ from angler.deploy.registry_events import (
 )
 from angler.deploy.serving import MODEL_ENV, Pin, Promotion, write_promotion
 
-from helpers.engines import free_port, running
+from helpers.engines import free_port, mlflow_server_command, running
 
 SECRET = "a-secret-of-at-least-16-characters"
 NOW = 1_700_000_000
 ANGLER = str(Path(sys.executable).with_name("angler"))
-MLFLOW = str(Path(sys.executable).with_name("mlflow"))
 
 
 def alias_body(alias: str = "champion", name: str = "angler", action: str = "created") -> bytes:
@@ -232,21 +231,7 @@ def webhook_mlflow(tmp_path_factory) -> Iterator[str]:
     """`mlflow server` (SQLite, proxied artifacts) that may deliver webhooks to 127.0.0.1."""
     root = tmp_path_factory.mktemp("mlflow-webhooks")
     port = free_port()
-    command = [
-        MLFLOW,
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{root / 'mlflow.db'}",
-        "--artifacts-destination",
-        str(root / "artifacts"),
-        "--serve-artifacts",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
+    command = mlflow_server_command(root, port)
     env = {
         "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
         "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",

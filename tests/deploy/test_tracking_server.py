@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.engines import free_port, running
+from helpers.engines import free_port, mlflow_server_command, running
 from helpers.paths import REPO_ROOT, SMALL_DEMO, write_params
 
 pytestmark = [pytest.mark.engines, pytest.mark.slow]
 
 ANGLER = str(Path(sys.executable).with_name("angler"))
-MLFLOW = str(Path(sys.executable).with_name("mlflow"))
 
 
 @pytest.fixture(scope="module")
@@ -30,21 +29,7 @@ def mlflow_server(tmp_path_factory) -> Iterator[dict]:
     """`mlflow server` on a free port: its URL and the folder its artifacts land in."""
     root = tmp_path_factory.mktemp("mlflow-server")
     port = free_port()
-    command = [
-        MLFLOW,
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{root / 'mlflow.db'}",
-        "--artifacts-destination",
-        str(root / "artifacts"),
-        "--serve-artifacts",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
+    command = mlflow_server_command(root, port)
     url = f"http://127.0.0.1:{port}"
     quiet = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no job runner beside it
     with running(command, f"{url}/health", env=quiet, cwd=root, timeout=180):

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -89,3 +90,22 @@ def _wait_until_answering(process, url: str, timeout: float, log) -> None:
 def _tail(log, size: int = 4000) -> str:
     log.seek(0)
     return log.read().decode(errors="replace")[-size:]
+
+
+def mlflow_server_command(root: Path, port: int) -> list[str]:
+    """`mlflow server` on 127.0.0.1:`port`: SQLite store and proxied artifacts under `root`."""
+    return [
+        str(Path(sys.executable).with_name("mlflow")),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{root / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(root / "artifacts"),
+        "--serve-artifacts",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
