@@ -1,5 +1,6 @@
-"""Shared fixtures: the repository root, the committed tiny corpus, the real corpus when the
-machine has it, and one Spark session for the whole run."""
+"""Shared fixtures: the real corpus when the machine has it, one Spark session, an MLflow
+store, the pipeline run in-process on demo data, and main's pipeline reproduced once with
+`dvc repro` for the tests that play its history."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.paths import SHARED_DATA, SMALL_DEMO, write_params
+from helpers.git_repo import copy_repo, reproduce_and_commit
+from helpers.paths import MAIN_PARAMS, SHARED_DATA, SMALL_DEMO, write_params
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +47,12 @@ def demo_run(spark, mlflow_store, tmp_path_factory) -> Path:
     params = write_params(root / "params.yaml", **SMALL_DEMO)
     run_data_stages(root, params)
     return run_model_stages(root, params)
+
+
+@pytest.fixture(scope="session")
+def reproduced_main(tmp_path_factory) -> Path:
+    """A copy of the repository whose main commits its own `dvc repro` of the demo data, and
+    whose DVC cache holds every output. Tests copy it (`copy_checkout`) or clone it."""
+    return reproduce_and_commit(
+        copy_repo(tmp_path_factory.mktemp("main") / "angler", **MAIN_PARAMS)
+    )

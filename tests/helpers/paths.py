@@ -24,6 +24,8 @@ SMALL_DEMO = {
     "promote.max_worst_benign_fpr": 0.3,
     "promote.max_benign_fpr_increase": 0.3,
 }
+# main's params in the tests that play its history: fewer bootstrap draws for the verdict.
+MAIN_PARAMS = {**SMALL_DEMO, "promote.bootstrap_samples": 300}
 
 
 def write_params(path: Path, **overrides) -> Path:

@@ -14,9 +14,9 @@ import yaml
 
 from angler.review.github_comment import MARKER, MAX_BODY, find_report_comment, upsert_comment
 
-from helpers.git_repo import copy_repo, git
+from helpers.git_repo import copy_checkout, git
 from helpers.github_markdown import readable
-from helpers.paths import REPO_ROOT, SMALL_DEMO
+from helpers.paths import REPO_ROOT
 from helpers.workflow_runner import EXPRESSION, Job, Step, job_env, run_steps
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -39,7 +39,6 @@ STEPS = [
     ),
 ]
 HOSTILE_BRANCH = "$(touch${IFS}PWNED)"
-MAIN_PARAMS = {**SMALL_DEMO, "promote.bootstrap_samples": 300}
 DATA_STAGES = ["ingest", "label", "split", "featurize", "validate"]
 MODEL_STAGES = ["train", "evaluate", "export", "monitor"]  # monitor reads the model's scores
 
@@ -96,8 +95,10 @@ def play_pr(repo, branch: str, secrets: dict[str, str] | None = None, **changes)
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    return copy_repo(tmp_path_factory.mktemp("pr"), **MAIN_PARAMS)
+def repo(reproduced_main, tmp_path_factory):
+    """A developer's checkout of main that ran its pipeline: the base's outputs are cached
+    (with none, base-pipeline.sh's `dvc repro` rebuilds them, as test_reproducible's clone does)."""
+    return copy_checkout(reproduced_main, tmp_path_factory.mktemp("pr") / "angler")
 
 
 @pytest.fixture(scope="module")

@@ -5,31 +5,24 @@ main's model by `angler report --base main`, which rebuilds that model from the 
 fresh run filled (model files are not byte-reproducible, so their hashes differ)."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from helpers.git_repo import copy_repo, git
-from helpers.paths import SMALL_DEMO, write_params
+from helpers.git_repo import git, pipeline_env
+from helpers.paths import MAIN_PARAMS, write_params
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
-BIN = Path(sys.executable).parent
 DATA_STAGES = ("ingest", "label", "split", "featurize", "validate")
 
 
 def run(repo: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}:{os.environ['PATH']}",
-        "ANGLER_SPARK_LOG_LEVEL": "ERROR",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{repo / 'mlflow.db'}",
-    }
-    result = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        command, cwd=repo, env=pipeline_env(repo), capture_output=True, text=True
+    )
     if check:
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
@@ -42,16 +35,13 @@ def data_outputs(lock_text: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def main_and_clone(tmp_path_factory):
-    main = copy_repo(tmp_path_factory.mktemp("main"), **SMALL_DEMO)
-    run(main, "dvc", "repro")
-    git(main, "add", "-A")
-    git(main, "commit", "-qm", "main's pipeline, reproduced")
+def main_and_clone(reproduced_main, tmp_path_factory):
     clone = tmp_path_factory.mktemp("clone") / "angler"
-    git(main.parent, "clone", "-q", str(main), str(clone))
-    (clone / ".venv").symlink_to(main / ".venv")
+    git(reproduced_main.parent, "clone", "-q", str(reproduced_main), str(clone))
+    (clone / ".venv").symlink_to(reproduced_main / ".venv")
+    assert not (clone / ".dvc" / "cache").exists()  # nothing to reuse: every stage runs
     run(clone, "dvc", "repro")
-    return main, clone
+    return reproduced_main, clone
 
 
 def test_a_fresh_clone_reproduces_every_data_hash_of_the_committed_lock(main_and_clone):
@@ -78,7 +68,7 @@ def test_outputs_have_fixed_file_names(main_and_clone):
 def test_a_branch_of_the_fresh_clone_is_compared_with_mains_model(main_and_clone):
     _, clone = main_and_clone
     git(clone, "checkout", "-q", "-b", "fewer-epochs")
-    write_params(clone / "params.yaml", **(SMALL_DEMO | {"train.epochs": 2}))
+    write_params(clone / "params.yaml", **(MAIN_PARAMS | {"train.epochs": 2}))
     run(clone, "dvc", "repro")
     result = run(clone, "angler", "report", "--base", "main", "--out", "comment", check=False)
     assert result.returncode in (0, 1), result.stderr[-3000:]  # 1: a reject verdict
