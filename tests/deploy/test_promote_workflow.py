@@ -17,7 +17,7 @@ from angler.deploy.model_store import directory_digest
 from angler.deploy.serving import MODEL_ENV, read_promotion
 
 from helpers.git_repo import copy_checkout, git
-from helpers.paths import REPO_ROOT
+from helpers.paths import MAIN_PARAMS, REPO_ROOT, write_params
 from helpers.workflow_runner import EXPRESSION, Job, Step, job_env, run_steps
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -68,9 +68,8 @@ def repo(reproduced_main, tmp_path_factory, shared) -> Path:
     """main with a pipeline run pushed to the remote and its model promoted and champion."""
     root = tmp_path_factory.mktemp("promote")
     repo = copy_checkout(reproduced_main, root / "angler")  # the data stages are cached
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["train"] |= {"epochs": 2, "early_stopping_patience": 1}
-    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    fewer_epochs = {"train.epochs": 2, "train.early_stopping_patience": 1}
+    write_params(repo / "params.yaml", **(MAIN_PARAMS | fewer_epochs))
     git(root, "init", "-q", "--bare", "origin.git")
     git(repo, "remote", "add", "origin", str(root / "origin.git"))
     run(
