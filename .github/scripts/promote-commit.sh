@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Usage: promote-commit.sh REPORT_JSON BRANCH. Commits the pipeline outputs with REPORT_JSON's
-# verdict; on `promote`, `angler promote` for staging and production, committed on its own (a
-# revert is the rollback); pushes HEAD to origin's BRANCH, and exits 1 on `reject`.
+# verdict; on `promote`, `angler promote` for staging only, committed on its own (a revert is the
+# rollback); pushes HEAD to origin's BRANCH, and exits 1 on `reject`. Production follows in the
+# promote-production workflow, once the version is healthy in staging.
 set -euo pipefail
 
 [ $# -eq 2 ] || { echo "usage: promote-commit.sh REPORT_JSON BRANCH" >&2; exit 2; }
@@ -15,10 +16,9 @@ if ! git diff --cached --quiet; then
 fi
 if [ "$decision" = promote ]; then
   angler promote --env staging --verdict "$report"
-  angler promote --env production --verdict "$report"
   version=$(python3 -c 'import json; print(json.load(open("models/angler/model.json"))["version"])')
-  git add k8s/overlays k8s/approvals.json
-  git commit --quiet -m "promote angler version $version to staging and production"
+  git add k8s/overlays/staging k8s/approvals.json
+  git commit --quiet -m "promote angler version $version to staging"
 fi
 # A merge may have landed while this ran: rebase on it and retry once (the concurrency group
 # keeps promotions themselves one at a time).

@@ -198,6 +198,25 @@ def promote(model_dir: Path, store: str, promotion_file: Path, canary: bool = Fa
     return promotion
 
 
+def promote_pinned(
+    source_file: Path, store: str, promotion_file: Path, version: int, scratch: Path
+) -> Promotion:
+    """Pin in `promotion_file` the stable version `source_file` pins (production takes what
+    staging serves), once the store is seen to hold it intact: fetched into `scratch` and
+    digest-checked, as a serving pod would. `version` is the one a person saw healthy."""
+    pin = read_promotion(source_file).stable
+    if pin.version != version:
+        raise PromotionError(
+            f"{source_file} pins version {pin.version}, not {version}: promote what it serves"
+        )
+    if promotion_file.exists():
+        read_promotion(promotion_file)  # a tampered file stops here, before anything changes
+    fetch_version(store, pin.version, pin.digest, scratch)
+    promotion = Promotion(pin)
+    write_promotion(promotion_file, promotion)
+    return promotion
+
+
 def fetch_model(store: str, promotion: Promotion, out: Path, config: Path) -> None:
     """The serving pod's init step: every pinned version, digest-checked, and the config."""
     for pin in promotion.pins():

@@ -1,7 +1,8 @@
-"""Play the promote workflow on merges to main (the scripts it calls, called here in its
-order with its arguments), with a local DVC remote, a SQLite MLflow registry, a model-store
-folder and a bare repository as `origin`: a better model merged is promoted (overlays, store
-and alias agree), and a `git revert` of the promotion rolls back and moves the alias back."""
+"""Play the promote workflows (the scripts they call, called here in their order with their
+arguments), with a local DVC remote, a SQLite MLflow registry, a model-store folder and a bare
+repository as `origin`: a better model merged goes to staging, then promote-production takes
+it to production (overlays, store and alias agree), and a `git revert` of that promotion
+rolls back and moves the alias back."""
 
 import json
 import os
@@ -23,6 +24,14 @@ from helpers.workflow_runner import EXPRESSION, Job, Step, job_env, run_steps
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "promote.yml"
+PRODUCTION = REPO_ROOT / ".github" / "workflows" / "promote-production.yml"
+PRODUCTION_STEPS = [
+    Step("make env"),
+    Step('echo "$PWD/.venv/bin" >> "$GITHUB_PATH"'),
+    Step('.github/scripts/promote-production.sh "$VERSION" main'),
+    Step("angler check-pins"),
+    Step("angler champion --env production"),
+]
 MODEL = "steps.kind.outputs.kind == 'model'"
 # The job's `run:` steps, which `play_push` plays in this order (the first two set up the
 # venv, which is this test run's own).
@@ -114,8 +123,23 @@ def play_push(repo: Path, shared: dict, before: str) -> dict:
     return job.steps
 
 
-def test_the_workflow_runs_the_steps_played_here():
+def play_production(repo: Path, shared: dict, version: int) -> dict:
+    context = {
+        name: ""
+        for name in EXPRESSION.findall(PRODUCTION.read_text())
+        if name.startswith("secrets.")
+    }
+    context |= shared | {"inputs.version": str(version)}
+    job = Job(repo, job_env(PRODUCTION, "production", context))
+    job.call(".github/scripts/promote-production.sh", job.env["VERSION"], "main")
+    job.call("angler", "check-pins")
+    job.call("angler", "champion", "--env", "production")
+    return job.steps
+
+
+def test_the_workflows_run_the_steps_played_here():
     assert run_steps(WORKFLOW, "promote") == STEPS
+    assert run_steps(PRODUCTION, "production") == PRODUCTION_STEPS
 
 
 def pinned(repo: Path, env: str = "production"):
@@ -129,7 +153,9 @@ def champion(shared: dict) -> int:
     return int(client.get_model_version_by_alias("angler", "champion").version)
 
 
-def test_a_better_model_merged_is_promoted_then_a_revert_rolls_back(repo, shared):
+def test_a_better_model_merged_goes_to_staging_then_production_then_a_revert_rolls_back(
+    repo, shared
+):
     first = pinned(repo)
     assert champion(shared) == first.version
 
@@ -144,19 +170,18 @@ def test_a_better_model_merged_is_promoted_then_a_revert_rolls_back(repo, shared
 
     report = json.loads((repo / "comment" / "report.json").read_text())
     assert report["verdict"]["decision"] == "promote", report["verdict"]
-    promoted = pinned(repo)
-    assert promoted.version != first.version and pinned(repo, "staging") == promoted
+    promoted = pinned(repo, "staging")
+    assert promoted.version != first.version
+    assert pinned(repo) == first and champion(shared) == first.version  # production waits
     store = Path(shared["secrets.ANGLER_MODEL_STORE"])
     assert directory_digest(store / str(promoted.version)) == promoted.digest
-    assert champion(shared) == promoted.version
     log = git(repo, "log", "--format=%s", "-2", "origin/main").splitlines()
     assert log == [
-        f"promote angler version {promoted.version} to staging and production",
+        f"promote angler version {promoted.version} to staging",
         "pipeline outputs of the merge (verdict: promote)",
     ]
     assert git(repo, "show", "--name-only", "--format=", "origin/main").splitlines() == [
         "k8s/approvals.json",
-        "k8s/overlays/production/model.env",
         "k8s/overlays/staging/model.env",
     ]
     approved = json.loads((repo / "k8s" / "approvals.json").read_text())[str(promoted.version)]
@@ -165,6 +190,20 @@ def test_a_better_model_merged_is_promoted_then_a_revert_rolls_back(repo, shared
         and approved["reasons"] == report["verdict"]["reasons"]
     )
 
+    refused = play_production(repo, shared, first.version)  # not what staging serves
+    assert refused["promote-production.sh"].returncode == 2
+    assert f"not {first.version}" in refused["promote-production.sh"].output
+    steps = play_production(repo, shared, promoted.version)
+    failed = {name: step.output[-3000:] for name, step in steps.items() if step.returncode}
+    assert not failed, failed
+    assert pinned(repo) == promoted and champion(shared) == promoted.version
+    assert git(repo, "log", "--format=%s", "-1", "origin/main") == (
+        f"promote angler version {promoted.version} to production"
+    )
+    assert git(repo, "show", "--name-only", "--format=", "origin/main").splitlines() == [
+        "k8s/overlays/production/model.env"
+    ]
+
     before = git(repo, "rev-parse", "HEAD")
     git(repo, "revert", "--no-edit", "HEAD")
     steps = play_push(repo, shared, before)
@@ -172,6 +211,7 @@ def test_a_better_model_merged_is_promoted_then_a_revert_rolls_back(repo, shared
     assert steps["angler check-pins"].returncode == 0, steps["angler check-pins"].output
     assert steps["angler champion"].returncode == 0, steps["angler champion"].output
     assert pinned(repo) == first and champion(shared) == first.version
+    assert pinned(repo, "staging") == promoted  # the rollback is production's alone
     assert directory_digest(store / str(first.version)) == first.digest
 
 
@@ -191,3 +231,47 @@ def test_a_pin_with_no_promote_verdict_is_refused_and_the_alias_stays(repo, shar
     assert refused.returncode == 1 and "no promote verdict" in refused.output
     assert steps["angler champion"].returncode is None  # never reached
     assert champion(shared) == alias
+
+
+def test_a_model_planted_in_the_pr_remote_is_never_promoted(repo, shared, tmp_path):
+    """The attack: a PR job (which can write the PR-scoped remote only) pushes a trojaned
+    `export` output there and commits its hash in dvc.lock without running the stage; the PR
+    is merged. Promotion reads the trusted remote only: it never gets the planted object,
+    restores or rebuilds `export` from trusted inputs, and publishes nothing planted."""
+    origin = repo.parent / "origin.git"
+    pr_remote = tmp_path / "pr-remote"
+    attacker = tmp_path / "attacker"
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(attacker))
+    trusted_url = shared["secrets.DVC_REMOTE_URL"]
+    run(attacker, shared, "dvc", "remote", "add", "--local", "--default", "ci", trusted_url)
+    run(attacker, shared, "dvc", "remote", "add", "--local", "pr", str(pr_remote))
+    run(attacker, shared, "dvc", "pull")  # PR credentials may read the trusted remote
+    trusted_hash = yaml.safe_load((attacker / "dvc.lock").read_text())["stages"]["export"]
+    trusted_hash = trusted_hash["outs"][0]["md5"]
+    (attacker / "models" / "angler" / "assets.extra").mkdir(exist_ok=True)
+    (attacker / "models" / "angler" / "assets.extra" / "trojan.txt").write_text("planted\n")
+    planted = directory_digest(attacker / "models" / "angler")
+    run(attacker, shared, "dvc", "commit", "--force", "export")
+    run(attacker, shared, "dvc", "push", "--remote", "pr", "export")
+    planted_hash = yaml.safe_load((attacker / "dvc.lock").read_text())["stages"]["export"]
+    planted_hash = planted_hash["outs"][0]["md5"]
+    assert planted_hash != trusted_hash
+    assert (pr_remote / "files" / "md5" / planted_hash[:2] / planted_hash[2:]).exists()
+    before = git(attacker, "rev-parse", "HEAD")
+    git(attacker, "commit", "-qam", "Merge pull request #10: refresh dvc.lock")
+    git(attacker, "push", "-q", "origin", "HEAD:main")
+
+    promoter = tmp_path / "promoter"  # the promote job's fresh checkout, with no DVC cache
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(promoter))
+    steps = play_push(promoter, shared, before)
+    assert steps["pipeline.sh"].returncode == 0, steps["pipeline.sh"].output[-3000:]
+    assert directory_digest(promoter / "models" / "angler") != planted
+    rebuilt = yaml.safe_load((promoter / "dvc.lock").read_text())["stages"]["export"]
+    assert rebuilt["outs"][0]["md5"] != planted_hash
+    trusted_remote = Path(trusted_url) / "files" / "md5" / planted_hash[:2] / planted_hash[2:]
+    assert not trusted_remote.exists()  # the promotion pushed nothing planted either
+    store = Path(shared["secrets.ANGLER_MODEL_STORE"])
+    published = [directory_digest(path) for path in store.iterdir() if path.name.isdigit()]
+    assert published and planted not in published
+    for env in ("staging", "production"):
+        assert pinned(promoter, env).digest != planted

@@ -68,6 +68,40 @@ def test_promote_v1_v2_then_revert_keeps_git_and_store_in_step(repo, tmp_path, e
     assert sorted(p.name for p in store.iterdir()) == ["1", "1.complete", "2", "2.complete"]
 
 
+def test_production_takes_only_the_approved_intact_version_staging_serves(repo, tmp_path, exported):
+    store = tmp_path / "store"
+    verdict = tmp_path / "report.json"
+    verdict.write_text(json.dumps({"verdict": {"decision": "promote", "reasons": ["better"]}}))
+    for version in (1, 2):
+        model = exported(tmp_path, version)
+        assert promote(repo, "staging", model, store, "--verdict", str(verdict)).returncode == 0
+
+    def from_staging(version: int) -> subprocess.CompletedProcess:
+        return angler(
+            repo, "promote", "--env", "production", "--from-env", "staging",
+            "--version", str(version), "--store", str(store),
+        )  # fmt: skip
+
+    production = repo / "k8s" / "overlays" / "production" / MODEL_ENV
+    before = production.read_text()
+    refused = from_staging(1)  # staging serves 2 now
+    assert refused.returncode == 2 and "pins version 2, not 1" in refused.stderr
+    (store / "2" / "variables" / "variables.index").write_bytes(b"tampered")
+    refused = from_staging(2)
+    assert refused.returncode == 2 and "digest" in refused.stderr
+    assert production.read_text() == before  # nothing changed on a refusal
+    shutil.rmtree(store / "2")
+    shutil.copytree(exported(tmp_path / "again", 2) / "2", store / "2")
+    done = from_staging(2)
+    assert done.returncode == 0, done.stderr
+    assert served(repo, store) == (2, True)
+    approvals = json.loads((repo / "k8s" / "approvals.json").read_text())
+    del approvals["2"]
+    (repo / "k8s" / "approvals.json").write_text(json.dumps(approvals))
+    refused = from_staging(2)
+    assert refused.returncode == 2 and "no promote verdict" in refused.stderr
+
+
 def test_canary_is_served_beside_stable(repo, tmp_path, exported):
     store = tmp_path / "store"
     promote(repo, "staging", exported(tmp_path, 1), store)

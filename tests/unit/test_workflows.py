@@ -58,7 +58,12 @@ def test_no_expression_is_expanded_inside_a_script(workflow):
 
 
 SCRIPTS = sorted((REPO_ROOT / ".github" / "scripts").glob("*.sh"))
-WIRING = ["pr.yml", "promote.yml", "reconcile.yml"]  # their logic lives in .github/scripts
+WIRING = [
+    "pr.yml",
+    "promote.yml",
+    "promote-production.yml",
+    "reconcile.yml",
+]  # their logic lives in .github/scripts
 
 
 @pytest.mark.parametrize("name", WIRING)
@@ -162,7 +167,13 @@ def test_promotion_runs_in_the_production_environment_and_never_reads_the_pr_rem
     assert (
         "DVC_PR_REMOTE_URL" not in (REPO_ROOT / ".github" / "workflows" / "promote.yml").read_text()
     )
-    scripts = ["promote-check.sh", "pipeline.sh", "promote-verdict.sh", "promote-commit.sh"]
+    scripts = [
+        "promote-check.sh",
+        "pipeline.sh",
+        "promote-verdict.sh",
+        "promote-commit.sh",
+        "promote-production.sh",
+    ]
     for script in scripts:
         text = (REPO_ROOT / ".github" / "scripts" / script).read_text()
         assert "DVC_PR_REMOTE_URL" not in text and "--remote pr" not in text, script
