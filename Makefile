@@ -6,27 +6,34 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EXTRAS := dev airflow s3
+UV_VERSION := $(shell sed -n 's/^required-version = "==\([^"]*\)".*/\1/p' pyproject.toml)
+UV := .uv/$(UV_VERSION)/bin/uv
+HOST_PATH := $(PATH)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help env java demo test test-fast lint format serve argo airflow clean
+.PHONY: help env lock java demo test test-fast lint format serve argo airflow clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# $(PYTHON) from outside the venv: the venv's own has no pip (uv makes it without).
+$(UV) $(STAMP): PATH := $(HOST_PATH)
+
+$(UV):
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .uv/$(UV_VERSION) \
+		"uv==$(UV_VERSION)"
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 		{ echo "error: Python 3.10+ is needed (found $$($(PYTHON) --version 2>&1))"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,airflow,s3]"
-	@# Both go in without dependencies: tensorflow-serving-api's wheel requires the full
-	@# `tensorflow` beside tensorflow-cpu (it only adds proto modules), and the Spark
-	@# provider's `pyspark-client` would overwrite pyspark's Python files with its own.
-	$(BIN)/pip install --quiet --no-deps "tensorflow-serving-api==2.21.*" \
-		"apache-airflow-providers-apache-spark>=5,<7"
+	$(UV) sync --locked --python $(PYTHON) $(addprefix --extra ,$(EXTRAS))
 	@touch $@
 
-env: $(STAMP) ## Create .venv and install Angler with its dependencies
+env: $(STAMP) ## Create .venv and install the locked versions (uv.lock) of Angler's dependencies
+
+lock: | $(UV) ## Re-resolve uv.lock from pyproject.toml (LOCK_ARGS=--upgrade: newest releases)
+	$(UV) lock $(LOCK_ARGS)
 
 java: ## Check for Java 17+ (Spark needs it)
 	@v=$$(java -version 2>&1 | awk -F'"' '/version/ {print $$2}' | cut -d. -f1); \

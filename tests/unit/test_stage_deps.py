@@ -1,7 +1,10 @@
 """dvc.yaml's code dependencies are derived from the imports: a stage depends on every
-angler module its command imports, directly or not, so a change to one reruns it."""
+angler module its command imports, directly or not, so a change to one reruns it; and on
+uv.lock, so a change of library version reruns it too."""
 
 from __future__ import annotations
+
+import copy
 
 import pytest
 import yaml
@@ -42,6 +45,14 @@ def stale_code_deps(pipeline: dict, edges: set[tuple[str, str]]) -> dict[str, li
     return stale
 
 
+def stages_without_the_lock(pipeline: dict) -> list[str]:
+    return [
+        stage
+        for stage, definition in pipeline["stages"].items()
+        if "uv.lock" not in definition.get("deps", [])
+    ]
+
+
 @pytest.fixture(scope="module")
 def pipeline() -> dict:
     return yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text(encoding="utf-8"))
@@ -59,3 +70,13 @@ def test_a_stage_importing_an_undeclared_module_is_found(pipeline):
     edges = import_edges() | {("angler.model.training", "angler.monitor.drift")}
     assert missing_code_deps(pipeline, edges)["train"] == ["angler/monitor/drift.py"]
     assert (PACKAGE / "monitor" / "drift.py").exists()
+
+
+def test_every_stage_depends_on_the_locked_library_versions(pipeline):
+    assert stages_without_the_lock(pipeline) == []
+
+
+def test_a_stage_without_the_lock_is_found(pipeline):
+    changed = copy.deepcopy(pipeline)
+    changed["stages"]["train"]["deps"].remove("uv.lock")
+    assert stages_without_the_lock(changed) == ["train"]

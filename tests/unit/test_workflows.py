@@ -178,3 +178,11 @@ def test_promotion_runs_in_the_production_environment_and_never_reads_the_pr_rem
         text = (REPO_ROOT / ".github" / "scripts" / script).read_text()
         assert "DVC_PR_REMOTE_URL" not in text and "--remote pr" not in text, script
     assert "--remote ci" in (REPO_ROOT / ".github" / "scripts" / "pipeline.sh").read_text()
+
+
+def test_promotion_restores_no_cache():
+    """A cache other runs wrote would run code where the write credentials are."""
+    spec = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "promote.yml").read_text())
+    steps = spec["jobs"]["promote"]["steps"]
+    assert not [step for step in steps if "cache" in step.get("uses", "")]
+    assert not [step for step in steps if "cache" in step.get("with", {})]
