@@ -180,9 +180,12 @@ def test_promotion_runs_in_the_production_environment_and_never_reads_the_pr_rem
     assert "--remote ci" in (REPO_ROOT / ".github" / "scripts" / "pipeline.sh").read_text()
 
 
-def test_promotion_restores_no_cache():
+@pytest.mark.parametrize(
+    ("name", "job"), [("promote.yml", "promote"), ("promote-production.yml", "production")]
+)
+def test_promotion_restores_no_cache(name, job):
     """A cache other runs wrote would run code where the write credentials are."""
-    spec = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "promote.yml").read_text())
-    steps = spec["jobs"]["promote"]["steps"]
+    spec = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / name).read_text())
+    steps = spec["jobs"][job]["steps"]
     assert not [step for step in steps if "cache" in step.get("uses", "")]
     assert not [step for step in steps if "cache" in step.get("with", {})]
