@@ -14,6 +14,7 @@ records too.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -58,7 +59,21 @@ def load_serving_module(keras_model: Path, threshold: float) -> ServingModule:
 def save_serving_model(module: ServingModule, path: Path, warmup_urls: list[str]) -> None:
     """SavedModel with the serving signature and a TF Serving warmup file at `path`."""
     tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+    derive_fingerprint_uuid(path / "fingerprint.pb")
     write_warmup_requests(path / WARMUP_FILE, warmup_urls)
+
+
+def derive_fingerprint_uuid(path: Path) -> None:
+    """TensorFlow gives each save a random `uuid` in fingerprint.pb, its only random byte:
+    derived from the fingerprint's content hashes instead, the same model saves to the same
+    bytes (and digest), and different models still get different ids."""
+    from tensorflow.core.protobuf import fingerprint_pb2
+
+    fingerprint = fingerprint_pb2.FingerprintDef.FromString(path.read_bytes())
+    fingerprint.ClearField("uuid")
+    content = hashlib.sha256(fingerprint.SerializeToString(deterministic=True)).digest()
+    fingerprint.uuid = str(int.from_bytes(content[:16], "big"))
+    path.write_bytes(fingerprint.SerializeToString(deterministic=True))
 
 
 def write_warmup_requests(path: Path, urls: list[str], model_name: str = "angler") -> None:

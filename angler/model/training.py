@@ -209,3 +209,39 @@ def predict(model: keras.Model, urls: pd.Series, batch_size: int = 1024) -> np.n
     """Phishing probability for each URL string."""
     dataset = tf.data.Dataset.from_tensor_slices(urls.to_numpy(dtype=object)).batch(batch_size)
     return model.predict(dataset, verbose=0).reshape(-1)
+
+
+def save_model(model: keras.Model, path: Path) -> None:
+    """The .keras archive, the same bytes for the same weights. Keras writes three things that
+    change from run to run and that loading does not need as they are: the save time (in
+    metadata.json and the zip entries) and, for objects layers share, `shared_object_id`, the
+    object's memory address; the ids are renumbered in order, which keeps the sharing."""
+    import json
+    import zipfile
+
+    scratch = path.with_name(f".unfixed-{path.name}")  # Keras wants the .keras suffix
+    model.save(scratch)
+    with zipfile.ZipFile(scratch) as saved, zipfile.ZipFile(path, "w") as fixed:
+        for entry in saved.infolist():
+            data = saved.read(entry)
+            if entry.filename == "metadata.json":
+                metadata = json.loads(data)
+                metadata.pop("date_saved", None)
+                data = json.dumps(metadata, sort_keys=True).encode()
+            elif entry.filename == "config.json":
+                data = json.dumps(_renumber_shared_objects(json.loads(data), {})).encode()
+            fixed.writestr(zipfile.ZipInfo(entry.filename), data, compress_type=entry.compress_type)
+    scratch.unlink()
+
+
+def _renumber_shared_objects(config, numbers: dict[int, int]):
+    if isinstance(config, list):
+        return [_renumber_shared_objects(item, numbers) for item in config]
+    if not isinstance(config, dict):
+        return config
+    renumbered = {key: _renumber_shared_objects(value, numbers) for key, value in config.items()}
+    if "shared_object_id" in config:
+        renumbered["shared_object_id"] = numbers.setdefault(
+            config["shared_object_id"], len(numbers) + 1
+        )
+    return renumbered

@@ -26,7 +26,7 @@ def main(
     summary, the git commit and the DVC data hashes.
     """
     from angler.model import tracking
-    from angler.model.training import read_shards, train_served_model
+    from angler.model.training import read_shards, save_model, train_served_model
     from angler.params import load_params
     from angler.reports import write_report
 
@@ -52,5 +52,5 @@ def main(
         )
         tracking.log_validation(result)
         model.parent.mkdir(parents=True, exist_ok=True)
-        trained.save(model)
+        save_model(trained, model)
         write_report(report, "train", {"mlflow_run_id": run.info.run_id, **result})

@@ -3,6 +3,7 @@ hostile inputs, the warmup file, the digest and the atomic publish."""
 
 import json
 import shutil
+import time
 
 import keras
 import numpy as np
@@ -117,3 +118,45 @@ def test_publish_is_atomic(tmp_path, exported, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         publish_atomically(path, store, 8)
     assert sorted(p.name for p in store.iterdir()) == ["7"]
+
+
+def test_the_keras_archive_carries_no_save_time(demo_run, tmp_path):
+    import zipfile
+
+    from angler.model.training import save_model
+
+    archive = demo_run / "models" / "keras" / "angler.keras"
+    with zipfile.ZipFile(archive) as saved:
+        assert {entry.date_time for entry in saved.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert "date_saved" not in json.loads(saved.read("metadata.json"))
+    model = keras.saving.load_model(archive)
+    save_model(model, tmp_path / "first.keras")
+    time.sleep(2.1)  # past the zip format's two-second and Keras's one-second clock
+    save_model(model, tmp_path / "second.keras")
+    assert (tmp_path / "first.keras").read_bytes() == (tmp_path / "second.keras").read_bytes()
+
+
+def test_two_exports_of_one_model_are_the_same_bytes(demo_run, tmp_path):
+    """Each in a process of its own, as two pipeline runs would be: TensorFlow's random
+    fingerprint id is the one thing that differed."""
+    import subprocess
+    import sys
+
+    from angler.deploy.model_store import manifest
+
+    script = (
+        "import sys; from pathlib import Path; import angler.model.network; "
+        "from angler.model.export import load_serving_module, save_serving_model; "
+        "module = load_serving_module(Path(sys.argv[1]), 0.5); "
+        "save_serving_model(module, Path(sys.argv[2]), [sys.argv[3]])"
+    )
+    keras_model = str(demo_run / "models" / "keras" / "angler.keras")
+    runs = [
+        subprocess.Popen([sys.executable, "-c", script, keras_model, str(out), SAMPLE[0]])
+        for out in (tmp_path / "first", tmp_path / "second")
+    ]
+    assert [run.wait() for run in runs] == [0, 0]
+    first, second = manifest(tmp_path / "first"), manifest(tmp_path / "second")
+    assert [name for name, _, _ in first] == [name for name, _, _ in second]
+    assert "fingerprint.pb" in [name for name, _, _ in first]
+    assert first == second, [a for a, b in zip(first, second, strict=True) if a != b]

@@ -2,7 +2,8 @@
 committed; a fresh clone (no DVC cache) runs `dvc repro` and gets the same hash for every
 data output and the same metrics; a branch with one fewer epoch is then compared with
 main's model by `angler report --base main`, which rebuilds that model from the cache the
-fresh run filled (model files are not byte-reproducible, so their hashes differ)."""
+fresh run filled (the Keras model and the SavedModel come out byte for byte the same, but
+model.json carries the run's own MLflow run id, so the export output's hash differs)."""
 
 import json
 import subprocess
@@ -55,6 +56,22 @@ def test_a_fresh_clone_reproduces_the_metrics(main_and_clone):
     main, clone = main_and_clone
     for name in ("metrics/evaluate.json", "reports/featurize.json", "reports/split.json"):
         assert json.loads((clone / name).read_text()) == json.loads((main / name).read_text())
+
+
+def test_a_fresh_clone_trains_and_exports_the_same_model_bytes(main_and_clone):
+    """CPU training is seeded; the Keras archive carries no save time and the SavedModel's
+    fingerprint id is derived from its content. Only model.json differs (run id)."""
+    main, clone = main_and_clone
+    lock = yaml.safe_load(git(main, "show", "HEAD:dvc.lock"))["stages"]
+    fresh = yaml.safe_load((clone / "dvc.lock").read_text())["stages"]
+    (model,) = [out for out in lock["train"]["outs"] if out["path"] == "models/keras"]
+    assert model in fresh["train"]["outs"]  # reports/train.json differs: run id, timings
+    exported = [
+        json.loads((repo / "models" / "angler" / "model.json").read_text())
+        for repo in (main, clone)
+    ]
+    assert exported[0]["digest"] == exported[1]["digest"]
+    assert exported[0]["mlflow_run_id"] != exported[1]["mlflow_run_id"]
 
 
 def test_outputs_have_fixed_file_names(main_and_clone):
