@@ -19,25 +19,22 @@ from angler.deploy.serving import MODEL_ENV, read_promotion
 
 from helpers.git_repo import copy_checkout, git
 from helpers.paths import MAIN_PARAMS, REPO_ROOT, write_params
-from helpers.workflow_runner import EXPRESSION, Job, Step, job_env, run_steps
+from helpers.workflow_runner import EXPRESSION, SETUP_STEPS, Job, Step, job_env, run_steps
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "promote.yml"
 PRODUCTION = REPO_ROOT / ".github" / "workflows" / "promote-production.yml"
 PRODUCTION_STEPS = [
-    Step("make env"),
-    Step('echo "$PWD/.venv/bin" >> "$GITHUB_PATH"'),
+    *SETUP_STEPS,
     Step('.github/scripts/promote-production.sh "$VERSION" main'),
     Step("angler check-pins"),
     Step("angler champion --env production"),
 ]
 MODEL = "steps.kind.outputs.kind == 'model'"
-# The job's `run:` steps, which `play_push` plays in this order (the first two set up the
-# venv, which is this test run's own).
+# The job's `run:` steps, which `play_push` plays in this order after the set-up.
 STEPS = [
-    Step("make env"),
-    Step('echo "$PWD/.venv/bin" >> "$GITHUB_PATH"'),
+    *SETUP_STEPS,
     Step(".github/scripts/promote-check.sh"),
     Step('.github/scripts/promote-kind.sh "$BEFORE_SHA"'),
     Step(".github/scripts/pipeline.sh --push", MODEL),

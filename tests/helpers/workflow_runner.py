@@ -23,6 +23,10 @@ class Step:
     env: dict = field(default_factory=dict)  # the step's own `env:`, expressions unfilled
 
 
+# How a job with the pipeline sets up: the venv (a played job uses this test run's own).
+SETUP_STEPS = [Step("make env"), Step('echo "$PWD/.venv/bin" >> "$GITHUB_PATH"')]
+
+
 def run_steps(workflow: Path, job: str) -> list[Step]:
     """The job's `run:` steps, in order."""
     steps = yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"][job]["steps"]

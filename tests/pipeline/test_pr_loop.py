@@ -17,16 +17,14 @@ from angler.review.github_comment import MARKER, MAX_BODY, find_report_comment, 
 from helpers.git_repo import copy_checkout, git
 from helpers.github_markdown import readable
 from helpers.paths import REPO_ROOT
-from helpers.workflow_runner import EXPRESSION, Job, Step, job_env, run_steps
+from helpers.workflow_runner import EXPRESSION, SETUP_STEPS, Job, Step, job_env, run_steps
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "pr.yml"
-# The job's `run:` steps, which `play_pr` plays in this order (the first two set up the venv,
-# which is this test run's own).
+# The job's `run:` steps, which `play_pr` plays in this order after the set-up.
 STEPS = [
-    Step("make env"),
-    Step('echo "$PWD/.venv/bin" >> "$GITHUB_PATH"'),
+    *SETUP_STEPS,
     Step(".github/scripts/dvc-remote.sh"),
     Step('.github/scripts/base-pipeline.sh "$BASE_SHA" "$RUNNER_TEMP/angler-base"'),
     Step(".github/scripts/pipeline.sh"),
