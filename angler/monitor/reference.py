@@ -122,6 +122,19 @@ def measure_drift(reference: Reference, traffic: Traffic, params: MonitorParams)
     return _rounded(result) | {"exceeded": exceeded, "drift": bool(exceeded)}
 
 
+def drift_report(reference: Reference, traffic: Traffic, result: dict) -> dict:
+    """The monitor stage's report: what was read, then every statistic of `result`."""
+    return {
+        "status": "drift" if result["drift"] else "stable",
+        "traffic_files": traffic.files,
+        "period": traffic.period,
+        "rows_in": traffic.rows_in,
+        "rows_out": len(traffic.features),
+        "quarantined": len(traffic.quarantined),
+        "reference_urls": len(reference.features),
+    } | result
+
+
 def limits_exceeded(result: dict, params: MonitorParams) -> list[str]:
     """One line per statistic over its limit, e.g. 'tld.psi 0.41 > 0.25'."""
     checks = [

@@ -30,7 +30,7 @@ def main(
     import pandas as pd
 
     from angler.monitor.plot import write_drift_plot, write_no_traffic_plot
-    from angler.monitor.reference import load_reference, measure_drift
+    from angler.monitor.reference import drift_report, load_reference, measure_drift
     from angler.monitor.traffic import (
         QUARANTINE_COLUMNS,
         load_traffic,
@@ -56,16 +56,8 @@ def main(
     write_drift_plot(
         reference, seen.features["score"].to_numpy(float), result, params.monitor, plot
     )
-    summary = {
-        "status": "drift" if result["drift"] else "stable",
-        "traffic_files": seen.files,
-        "period": seen.period,
-        "rows_in": seen.rows_in,
-        "rows_out": len(seen.features),
-        "quarantined": len(seen.quarantined),
-        "reference_urls": len(reference.features),
-    }
-    write_report(report, "monitor", summary | result)
+    drift = drift_report(reference, seen, result)
+    write_report(report, "monitor", drift)
     for line in result["exceeded"]:
         log.warning("over the limit: %s", line)
-    log.info("%s; plot written to %s", summary["status"], plot)
+    log.info("%s; plot written to %s", drift["status"], plot)
