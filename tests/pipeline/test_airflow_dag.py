@@ -113,7 +113,7 @@ def test_configured_spark_connection_drives_the_spark_stages(airflow_home, monke
         task = dag.get_task(stage)
         assert type(task).__name__ == "SparkSubmitOperator"
         assert task.application.endswith("pipeline/airflow/spark_stage.py")
-        assert task.application_args == [stage]
+        assert task.application_args == [stage, str(REPO_ROOT)]  # the checkout, not its cwd
         resolved = task._get_hook()._resolve_connection()
         assert (resolved["master"], resolved["deploy_mode"], resolved["queue"]) == (
             "spark://spark-master.data:7077",

@@ -52,7 +52,7 @@ def stage_task(stage: str):
             task_id=stage,
             conn_id=SPARK_CONN_ID,
             application=str(REPO / "pipeline" / "airflow" / "spark_stage.py"),
-            application_args=[stage],
+            application_args=[stage, str(REPO)],
             queue=queue,
         )
     if stage in GPU_STAGES and K8S_NAMESPACE:
