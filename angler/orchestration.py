@@ -11,6 +11,10 @@ A stage name never becomes shell code: `stage_script` accepts only the names in 
 quotes them, and `stage_argument_script` is a fixed script that takes the stage as its first
 argument ("$1") and accepts only those names too, for runners that pass the stage at run
 time (the Argo template's `{{inputs.parameters.stage}}`).
+
+Tasks that share one checkout (Airflow's LocalExecutor) take turns: DVC locks the whole
+repository while it works, so the script holds CHECKOUT_LOCK (flock) around its DVC commands
+rather than failing on DVC's lock. Tasks in separate clones never wait.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from angler.errors import AnglerError
 
 SPARK_STAGES = ("ingest", "label", "split", "featurize")
 GPU_STAGES = ("train",)
+# Inside .dvc/tmp, which DVC keeps out of git; relative to the checkout, the script's cwd.
+CHECKOUT_LOCK = ".dvc/tmp/angler-task.lock"
 # This repository's pipeline; outside a checkout (an installed package), the dvc.yaml of
 # the checkout the task runs in.
 DVC_YAML = Path(__file__).resolve().parents[1] / "dvc.yaml"
@@ -90,6 +96,9 @@ def _script(stage: str, check: tuple[str, ...] = ()) -> str:
         [
             "set -euo pipefail",
             *check,
+            "mkdir -p .dvc/tmp",
+            f"exec 9>>{CHECKOUT_LOCK}",
+            "flock 9",
             'if [ -n "${DVC_REMOTE_URL:-}" ]; then',
             '  dvc remote add --local --default --force orchestrator "$DVC_REMOTE_URL"',
             "fi",

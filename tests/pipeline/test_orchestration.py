@@ -1,13 +1,14 @@
 """The orchestrators run the dvc.yaml graph: the same stage names and edges as DVC's own
 graph, and the committed Argo Workflows YAML is what its hera source renders now. A stage
 name never becomes shell code, and Argo's stage pods run restricted, under their own
-service account and without a token."""
+service account and without a token, and tasks sharing a checkout take turns with DVC."""
 
 import importlib.util
 import os
 import re
 import stat
 import subprocess
+import time
 
 import kubernetes_validate
 import pytest
@@ -15,6 +16,7 @@ import yaml
 from dvc.repo import Repo
 
 from angler.orchestration import (
+    CHECKOUT_LOCK,
     GPU_STAGES,
     StageError,
     stage_argument_script,
@@ -219,6 +221,28 @@ def test_a_stage_name_is_quoted_in_the_script(tmp_path):
     assert (returncode, calls[1]) == (0, f"repro|{odd}|")
     returncode, calls = run_bash(tmp_path, stage_argument_script(dvc_yaml), "angler-stage", odd)
     assert (returncode, calls[-2]) == (0, f"repro|{odd}|")
+
+
+def test_tasks_in_one_checkout_run_dvc_one_at_a_time(tmp_path):
+    """Three tasks at once in one checkout (evaluate, export and monitor after train): DVC
+    would refuse all but one ("is busy"), so the script waits for the checkout's lock."""
+    env, calls = fake_dvc(tmp_path)
+    slow_dvc = tmp_path / "bin" / "dvc"
+    slow_dvc.write_text(
+        '#!/bin/sh\necho "start $*" >> "$DVC_CALLS"\nsleep 0.3\necho "end $*" >> "$DVC_CALLS"\n'
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    tasks = [
+        subprocess.Popen(["bash", "-c", stage_script(stage)], cwd=work, env=env)
+        for stage in ("evaluate", "export", "monitor")
+    ]
+    started = time.monotonic()
+    assert [task.wait(30) for task in tasks] == [0, 0, 0]
+    assert time.monotonic() - started >= 3 * 3 * 0.3
+    lines = calls.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["start", "end"] * 9  # never two at once
+    assert (work / CHECKOUT_LOCK).exists()
 
 
 def test_committed_yaml_is_what_the_hera_source_renders():
