@@ -41,13 +41,23 @@ def push_retrain_branch(repo: Path, branch: str, remote: str = "origin") -> bool
     return True
 
 
+def has_dvc_remote(repo: Path) -> bool:
+    """Whether the checkout's DVC configuration, at any level (--local too), has a remote."""
+    dvc = Path(sys.executable).with_name("dvc")
+    listed = subprocess.run([str(dvc), "remote", "list"], cwd=repo, capture_output=True, text=True)
+    if listed.returncode != 0:
+        raise AnglerError(f"dvc remote list: {listed.stderr.strip()}")
+    return bool(listed.stdout.strip())
+
+
 def pull_request_body(repo: Path, base: str) -> str:
     """`angler report` against the base branch: the comment a PR would get (also left in
     the checkout's comment/ folder, like the PR workflow's)."""
     angler = Path(sys.executable).with_name("angler")
     out = repo / "comment"
+    remote = "--remote" if has_dvc_remote(repo) else "--no-remote"
     subprocess.run(
-        [str(angler), "report", "--base", base, "--base-name", base, "--out", str(out)],
+        [str(angler), "report", "--base", base, "--base-name", base, remote, "--out", str(out)],
         cwd=repo,
         capture_output=True,
         text=True,

@@ -118,7 +118,8 @@ with DAG(
             push_retrain_branch,
         )
 
-        branch = f"retrain/{data_interval_end:%Y-%m-%d}"
+        # A run triggered with "logical_date": null has no data interval.
+        branch = f"retrain/{data_interval_end or dag_run.run_after:%Y-%m-%d}"
         if not push_retrain_branch(REPO, branch):
             return "the retrained pipeline state equals main's: no pull request"
         body = pull_request_body(REPO, "origin/main")
