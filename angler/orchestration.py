@@ -12,9 +12,11 @@ quotes them, and `stage_argument_script` is a fixed script that takes the stage 
 argument ("$1") and accepts only those names too, for runners that pass the stage at run
 time (the Argo template's `{{inputs.parameters.stage}}`).
 
-Tasks that share one checkout (Airflow's LocalExecutor) take turns: DVC locks the whole
-repository while it works, so the script holds CHECKOUT_LOCK (flock) around its DVC commands
-rather than failing on DVC's lock. Tasks in separate clones never wait.
+One run trains one commit: the runner resolves its revision once (`pin_commit_script` for
+Argo) and gives every task that commit as ANGLER_COMMIT; the script refuses a checkout at
+any other commit. Tasks that share one checkout (Airflow's LocalExecutor) take turns: DVC
+locks the whole repository while it works, so the script holds CHECKOUT_LOCK (flock) around
+its DVC commands rather than failing on DVC's lock. Tasks in separate clones never wait.
 """
 
 from __future__ import annotations
@@ -90,12 +92,30 @@ def stage_argument_script(dvc_yaml: Path | None = None) -> str:
     return _script('"$1"', check)
 
 
+def pin_commit_script() -> str:
+    """The fixed script that resolves a revision to the commit a run trains:
+    `bash -c <script> angler-pin <repository> <revision> <output file>`. A treeless bare
+    clone is enough to resolve branches, tags and commits."""
+    return "\n".join(
+        [
+            "set -euo pipefail",
+            'clone="$(mktemp -d)"',
+            'git clone --quiet --bare --filter=tree:0 -- "$1" "$clone"',
+            'git -C "$clone" rev-parse --verify --quiet --end-of-options "$2^{commit}" > "$3"',
+        ]
+    )
+
+
 def _script(stage: str, check: tuple[str, ...] = ()) -> str:
     """`stage`: a quoted name or "$1", never a name spliced in unquoted."""
     return "\n".join(
         [
             "set -euo pipefail",
             *check,
+            'if [ "${ANGLER_COMMIT:-}" ] && [ "$(git rev-parse HEAD)" != "$ANGLER_COMMIT" ]; then',
+            '  echo "angler: the checkout is not at the pinned commit $ANGLER_COMMIT" >&2',
+            "  exit 3",
+            "fi",
             "mkdir -p .dvc/tmp",
             f"exec 9>>{CHECKOUT_LOCK}",
             "flock 9",
