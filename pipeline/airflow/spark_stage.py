@@ -24,7 +24,10 @@ def main(stage: str, checkout: str) -> int:
     with tempfile.TemporaryDirectory() as conf_dir:
         lines = [f"{key} {value}" for key, value in settings if not key.startswith("spark.app.")]
         (Path(conf_dir) / "spark-defaults.conf").write_text("\n".join(lines) + "\n")
-        env = {**os.environ, "SPARK_CONF_DIR": conf_dir}
+        # Not spark-submit's JVM (PYSPARK_GATEWAY_*): that one resolves relative paths against
+        # spark-submit's directory. The stage starts its own, in the checkout.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_GATEWAY_")}
+        env["SPARK_CONF_DIR"] = conf_dir
         # angler/data/spark.py takes the master from SPARK_MASTER (else it would run local[*]).
         env["SPARK_MASTER"] = dict(settings).get("spark.master", env.get("SPARK_MASTER", ""))
         script = stage_script(stage, Path(checkout) / "dvc.yaml")
