@@ -43,7 +43,8 @@ def pin_commit(repo: Path, revision: str | None = None, remote: str = "origin") 
     commit = git(
         repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"
     )
-    changed = git(repo, "status", "--porcelain", "--untracked-files=no", "--", ".", *exclude(STATE))
+    outside_state = [f":(exclude){path}" for path in STATE]
+    changed = git(repo, "status", "--porcelain", "--untracked-files=no", "--", ".", *outside_state)
     if changed:
         raise AnglerError(f"the checkout {repo} has changes outside the pipeline state:\n{changed}")
     git(repo, "switch", "--quiet", "--discard-changes", "--detach", commit)
@@ -103,10 +104,6 @@ def pull_request_body(repo: Path, base: str, base_name: str) -> str:
     if not body.exists():
         raise AnglerError(f"angler report wrote no comment in {out}")
     return body.read_text(encoding="utf-8")
-
-
-def exclude(paths: list[str]) -> list[str]:
-    return [f":(exclude){path}" for path in paths]
 
 
 def open_pull_request(repository: str, token: str, branch: str, body: str) -> str:

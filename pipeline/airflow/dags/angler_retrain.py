@@ -121,9 +121,9 @@ with DAG(
 
     @task(task_id="pin_commit")
     def pin_commit() -> str:
-        from angler.review.retrain_pr import pin_commit
+        from angler.review import retrain_pr
 
-        return pin_commit(REPO, REVISION)
+        return retrain_pr.pin_commit(REPO, REVISION)
 
     pinned = pin_commit()
     labels_matured >> pinned
@@ -153,7 +153,7 @@ with DAG(
         commit = ti.xcom_pull(task_ids="pin_commit")
         if not push_retrain_branch(REPO, branch, commit):
             return f"the retrained pipeline state equals {commit}'s: no pull request"
-        body = pull_request_body(REPO, commit, f"main@{commit[:7]}")
+        body = pull_request_body(REPO, commit, f"{REVISION or 'main'}@{commit[:7]}")
         if reason := (dag_run.conf or {}).get("reason"):
             body = f"Retraining started because {reason}.\n\n{body}"
         try:
