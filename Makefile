@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help env java demo test test-fast lint format serve argo airflow clean
+.PHONY: help env java demo test test-fast lint format serve argo airflow spark-cluster clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,17 @@ argo: env ## Regenerate the Argo Workflows YAML in pipeline/argo from its hera s
 airflow: env java ## Start Airflow on http://localhost:8080 with the angler_retrain DAG (SQLite)
 	AIRFLOW_HOME=$(abspath .airflow) AIRFLOW__CORE__DAGS_FOLDER=$(abspath pipeline/airflow/dags) \
 		AIRFLOW__CORE__LOAD_EXAMPLES=False ANGLER_REPO=$(abspath .) $(BIN)/airflow standalone
+
+SPARK_CORES ?= 2
+SPARK_MEMORY ?= 4g
+spark-cluster: env java ## Start a Spark standalone master (spark://127.0.0.1:7077, UI :8081) and a worker; Ctrl-C stops both
+	@trap 'kill $$master $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/spark-class org.apache.spark.deploy.master.Master --host 127.0.0.1 --port 7077 \
+		--webui-port 8081 & master=$$!; \
+	$(BIN)/spark-class org.apache.spark.deploy.worker.Worker --host 127.0.0.1 --webui-port 8082 \
+		--cores $(SPARK_CORES) --memory $(SPARK_MEMORY) spark://127.0.0.1:7077 & worker=$$!; \
+	echo "Spark master spark://127.0.0.1:7077 (UI http://127.0.0.1:8081): set SPARK_MASTER to it"; \
+	wait
 
 SERVE_ENV ?= staging
 SERVING := .serving
