@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help env java demo test test-fast lint format serve argo airflow spark-cluster clean
+.PHONY: help env java demo test test-fast lint format serve argo airflow clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,7 @@ airflow: env java ## Start Airflow on http://localhost:8080 with the angler_retr
 	AIRFLOW_HOME=$(abspath .airflow) AIRFLOW__CORE__DAGS_FOLDER=$(abspath pipeline/airflow/dags) \
 		AIRFLOW__CORE__LOAD_EXAMPLES=False ANGLER_REPO=$(abspath .) $(BIN)/airflow standalone
 
+.PHONY: spark-cluster
 SPARK_CORES ?= 2
 SPARK_MEMORY ?= 4g
 spark-cluster: env java ## Start a Spark standalone master (spark://127.0.0.1:7077, UI :8081) and a worker; Ctrl-C stops both
