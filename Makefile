@@ -71,6 +71,18 @@ airflow: env java ## Start Airflow on http://localhost:8080 with the angler_retr
 	AIRFLOW_HOME=$(abspath .airflow) AIRFLOW__CORE__DAGS_FOLDER=$(abspath pipeline/airflow/dags) \
 		AIRFLOW__CORE__LOAD_EXAMPLES=False ANGLER_REPO=$(abspath .) $(BIN)/airflow standalone
 
+.PHONY: spark-cluster
+SPARK_CORES ?= 2
+SPARK_MEMORY ?= 4g
+spark-cluster: env java ## Start a Spark standalone master (spark://127.0.0.1:7077, UI :8081) and a worker; Ctrl-C stops both
+	@trap 'kill $$master $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/spark-class org.apache.spark.deploy.master.Master --host 127.0.0.1 --port 7077 \
+		--webui-port 8081 & master=$$!; \
+	$(BIN)/spark-class org.apache.spark.deploy.worker.Worker --host 127.0.0.1 --webui-port 8082 \
+		--cores $(SPARK_CORES) --memory $(SPARK_MEMORY) spark://127.0.0.1:7077 & worker=$$!; \
+	echo "Spark master spark://127.0.0.1:7077 (UI http://127.0.0.1:8081): set SPARK_MASTER to it"; \
+	wait
+
 SERVE_ENV ?= staging
 SERVING := .serving
 serve: env ## Serve the model k8s/overlays/$(SERVE_ENV) pins, from the model store, on :8501

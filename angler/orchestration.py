@@ -11,6 +11,12 @@ A stage name never becomes shell code: `stage_script` accepts only the names in 
 quotes them, and `stage_argument_script` is a fixed script that takes the stage as its first
 argument ("$1") and accepts only those names too, for runners that pass the stage at run
 time (the Argo template's `{{inputs.parameters.stage}}`).
+
+One run trains one commit: the runner resolves its revision once (`pin_commit_script` for
+Argo) and gives every task that commit as ANGLER_COMMIT; the script refuses a checkout at
+any other commit. Tasks that share one checkout (Airflow's LocalExecutor) take turns: DVC
+locks the whole repository while it works, so the script holds CHECKOUT_LOCK (flock) around
+its DVC commands rather than failing on DVC's lock. Tasks in separate clones never wait.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from angler.errors import AnglerError
 
 SPARK_STAGES = ("ingest", "label", "split", "featurize")
 GPU_STAGES = ("train",)
+# Inside .dvc/tmp, which DVC keeps out of git; relative to the checkout, the script's cwd.
+CHECKOUT_LOCK = ".dvc/tmp/angler-task.lock"
 # This repository's pipeline; outside a checkout (an installed package), the dvc.yaml of
 # the checkout the task runs in.
 DVC_YAML = Path(__file__).resolve().parents[1] / "dvc.yaml"
@@ -84,12 +92,33 @@ def stage_argument_script(dvc_yaml: Path | None = None) -> str:
     return _script('"$1"', check)
 
 
+def pin_commit_script() -> str:
+    """The fixed script that resolves a revision to the commit a run trains:
+    `bash -c <script> angler-pin <repository> <revision> <output file>`. A treeless bare
+    clone is enough to resolve branches, tags and commits."""
+    return "\n".join(
+        [
+            "set -euo pipefail",
+            'clone="$(mktemp -d)"',
+            'git clone --quiet --bare --filter=tree:0 -- "$1" "$clone"',
+            'git -C "$clone" rev-parse --verify --quiet --end-of-options "$2^{commit}" > "$3"',
+        ]
+    )
+
+
 def _script(stage: str, check: tuple[str, ...] = ()) -> str:
     """`stage`: a quoted name or "$1", never a name spliced in unquoted."""
     return "\n".join(
         [
             "set -euo pipefail",
             *check,
+            'if [ "${ANGLER_COMMIT:-}" ] && [ "$(git rev-parse HEAD)" != "$ANGLER_COMMIT" ]; then',
+            '  echo "angler: the checkout is not at the pinned commit $ANGLER_COMMIT" >&2',
+            "  exit 3",
+            "fi",
+            "mkdir -p .dvc/tmp",
+            f"exec 9>>{CHECKOUT_LOCK}",
+            "flock 9",
             'if [ -n "${DVC_REMOTE_URL:-}" ]; then',
             '  dvc remote add --local --default --force orchestrator "$DVC_REMOTE_URL"',
             "fi",

@@ -3,7 +3,7 @@ task per dvc.yaml stage (same names, same edges) and a CronWorkflow for the sche
 
 `make argo` renders it to the YAML files beside this one, which are what a cluster applies
 (`kubectl apply -n argo -f pipeline/argo/`); a test checks they are up to date. Each task
-checks out the repository at the `revision` parameter and runs the stage's command from
+checks out the commit of the `revision` parameter and runs the stage's command from
 angler/orchestration.py, the one Airflow runs too. Where a task runs is set here once: Spark
 stages ask for more CPU (and find a Spark master in the `angler-pipeline` ConfigMap, if
 any), `train` asks for a GPU node.
@@ -16,6 +16,12 @@ privilege escalation, all capabilities dropped, seccomp RuntimeDefault and a rea
 filesystem. What a stage writes goes to emptyDirs: the checkout (Argo's input-artifact
 volume, mounted at CHECKOUT), /tmp (Spark, TensorFlow), /var/tmp (DVC's site cache) and the
 home (tools' caches).
+
+One run trains one commit: the `pin-commit` task resolves the `revision` parameter once
+(the fixed script of `pin_commit_script`, with the repository and revision as arguments)
+and every stage task gets that commit as its `commit` input: the revision of its git
+artifact, and ANGLER_COMMIT, which the stage script checks. A branch that moves during the
+run changes nothing.
 
 Service accounts (service-accounts.yaml): the stage containers run as `angler-pipeline`,
 which has no permissions and no token (`automountServiceAccountToken: false`): a stage needs
@@ -33,10 +39,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from hera.workflows import DAG, Container, CronWorkflow, EmptyDirVolume, WorkflowTemplate
+from hera.workflows import DAG, Container, CronWorkflow, EmptyDirVolume, Env, WorkflowTemplate
 from hera.workflows import models as m
 
-from angler.orchestration import GPU_STAGES, SPARK_STAGES, stage_argument_script, stage_graph
+from angler.orchestration import (
+    GPU_STAGES,
+    SPARK_STAGES,
+    pin_commit_script,
+    stage_argument_script,
+    stage_graph,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,6 +58,7 @@ REPOSITORY = "https://github.com/angler-ml/angler.git"
 NAMESPACE = "argo"
 SCHEDULE = "0 3 * * 1"  # Mondays 03:00: weekly retraining on the freshest labels
 CHECKOUT = "/work/angler"
+PINNED = "/tmp/commit"  # pin-commit's output: the commit every stage checks out
 USER = 10001  # the image's `angler` user (Dockerfile)
 HOME = "/home/angler"
 SERVICE_ACCOUNT = "angler-pipeline"
@@ -69,6 +82,45 @@ CONTAINER_SECURITY = m.SecurityContext(
 )
 
 
+def pod_settings() -> dict:
+    """What every pod template shares: its account, no token, the restricted security
+    contexts, emptyDirs for what it writes, retries and a deadline. Set on each template,
+    not only on the workflow, so that it holds wherever the template runs (a templateRef
+    from another workflow too)."""
+    return {
+        "volumes": [
+            EmptyDirVolume(name="tmp", mount_path="/tmp"),
+            EmptyDirVolume(name="var-tmp", mount_path="/var/tmp", size_limit="1Gi"),
+            EmptyDirVolume(name="home", mount_path=HOME, size_limit="1Gi"),
+        ],
+        "service_account_name": SERVICE_ACCOUNT,
+        "automount_service_account_token": False,
+        "executor": m.ExecutorConfig(service_account_name=EXECUTOR_SERVICE_ACCOUNT),
+        "pod_security_context": POD_SECURITY,
+        "security_context": CONTAINER_SECURITY,
+        "retry_strategy": m.RetryStrategy(
+            limit="2", retry_policy="OnError", backoff=m.Backoff(duration="30s", factor="2")
+        ),
+        "active_deadline_seconds": 4 * 3600,
+    }
+
+
+def pin_template() -> Container:
+    """The commit the whole run trains, resolved once from the `revision` parameter."""
+    return Container(
+        name="pin-commit",
+        image=IMAGE,
+        # $1 the repository, $2 the revision, $3 the output file: arguments, not script.
+        command=["bash", "-c", pin_commit_script(), "angler-pin"],
+        args=["{{workflow.parameters.repository}}", "{{workflow.parameters.revision}}", PINNED],
+        outputs=[m.Parameter(name="commit", value_from=m.ValueFrom(path=PINNED))],
+        resources=m.ResourceRequirements(
+            requests={"cpu": "100m", "memory": "256Mi"}, limits={"cpu": "1", "memory": "1Gi"}
+        ),
+        **pod_settings(),
+    )
+
+
 def stage_template(name: str, image: str, requests: dict, limits: dict, **placement) -> Container:
     return Container(
         name=name,
@@ -79,15 +131,18 @@ def stage_template(name: str, image: str, requests: dict, limits: dict, **placem
         working_dir=CHECKOUT,
         inputs=[
             m.Parameter(name="stage"),
+            m.Parameter(name="commit"),
             m.Artifact(
                 name="repository",
                 path=CHECKOUT,
                 git=m.GitArtifact(
                     repo="{{workflow.parameters.repository}}",
-                    revision="{{workflow.parameters.revision}}",
+                    revision="{{inputs.parameters.commit}}",
                 ),
             ),
         ],
+        # The stage script refuses a checkout at any other commit.
+        env=[Env(name="ANGLER_COMMIT", value="{{inputs.parameters.commit}}")],
         env_from=[
             m.EnvFromSource(
                 config_map_ref=m.ConfigMapEnvSource(name="angler-pipeline", optional=True)
@@ -95,22 +150,7 @@ def stage_template(name: str, image: str, requests: dict, limits: dict, **placem
             m.EnvFromSource(secret_ref=m.SecretEnvSource(name="angler-pipeline", optional=True)),
         ],
         resources=m.ResourceRequirements(requests=requests, limits=limits),
-        volumes=[
-            EmptyDirVolume(name="tmp", mount_path="/tmp"),
-            EmptyDirVolume(name="var-tmp", mount_path="/var/tmp", size_limit="1Gi"),
-            EmptyDirVolume(name="home", mount_path=HOME, size_limit="1Gi"),
-        ],
-        # Set on each template, not only on the workflow, so that it holds wherever the
-        # template runs (a templateRef from another workflow too).
-        service_account_name=SERVICE_ACCOUNT,
-        automount_service_account_token=False,
-        executor=m.ExecutorConfig(service_account_name=EXECUTOR_SERVICE_ACCOUNT),
-        pod_security_context=POD_SECURITY,
-        security_context=CONTAINER_SECURITY,
-        retry_strategy=m.RetryStrategy(
-            limit="2", retry_policy="OnError", backoff=m.Backoff(duration="30s", factor="2")
-        ),
-        active_deadline_seconds=4 * 3600,
+        **pod_settings(),
         **placement,
     )
 
@@ -133,6 +173,7 @@ def build() -> tuple[WorkflowTemplate, CronWorkflow]:
         executor=m.ExecutorConfig(service_account_name=EXECUTOR_SERVICE_ACCOUNT),
         security_context=POD_SECURITY,
     ) as template:
+        pin = pin_template()
         templates = {
             "spark": stage_template(
                 "spark-stage", IMAGE, {"cpu": "2", "memory": "6Gi"}, {"cpu": "4", "memory": "8Gi"}
@@ -152,6 +193,8 @@ def build() -> tuple[WorkflowTemplate, CronWorkflow]:
             ),
         }
         with DAG(name="pipeline"):
+            pinned = pin(name="pin-commit")
+            commit = "{{tasks.pin-commit.outputs.parameters.commit}}"
             tasks = {}
             for stage, upstream in graph.items():
                 kind = (
@@ -161,9 +204,13 @@ def build() -> tuple[WorkflowTemplate, CronWorkflow]:
                     if stage in GPU_STAGES
                     else "default"
                 )
-                tasks[stage] = templates[kind](name=stage, arguments={"stage": stage})
+                tasks[stage] = templates[kind](
+                    name=stage, arguments={"stage": stage, "commit": commit}
+                )
                 for before in upstream:
                     tasks[before] >> tasks[stage]
+                if not upstream:
+                    pinned >> tasks[stage]
     cron = CronWorkflow(
         name="angler-retrain",
         namespace=NAMESPACE,

@@ -46,14 +46,20 @@ def test_dag_imports_without_errors_or_heavy_imports(airflow_home):
     assert (errors, sorted(dags), heavy) == ({}, ["angler_monitor", "angler_retrain"], [])
 
 
-def test_dag_runs_the_dvc_graph_between_the_sensor_and_the_pull_request(airflow_home):
+PINNED = {"ANGLER_COMMIT": "{{ ti.xcom_pull(task_ids='pin_commit') }}"}
+
+
+def test_dag_runs_the_dvc_graph_between_the_pinned_commit_and_the_pull_request(airflow_home):
     dag = load_dag()
     graph = stage_graph(REPO_ROOT / "dvc.yaml")
+    assert len(dag.tasks) == 12  # sensor, pin_commit, nine stages, pull request
+    assert dag.get_task("pin_commit").upstream_task_ids == {"labels_matured"}
     for stage, upstream in graph.items():
         task = dag.get_task(stage)
-        expected = set(upstream) or {"labels_matured"}
+        expected = set(upstream) or {"pin_commit"}
         assert task.upstream_task_ids == expected
         assert task.bash_command == stage_script(stage)
+        assert (task.env, task.append_env) == (PINNED, True)
         assert task.retries >= 1 and task.execution_timeout is not None
         assert task.queue == (
             "spark" if stage in SPARK_STAGES else "gpu" if stage in GPU_STAGES else "default"
@@ -93,6 +99,10 @@ def test_configured_cluster_runs_train_as_a_gpu_pod(airflow_home, monkeypatch):
     assert pod.spec.node_selector == {"nvidia.com/gpu.present": "true"}
     assert [t.key for t in pod.spec.tolerations] == ["nvidia.com/gpu"]
     assert "dvc repro train" in container.args[0]
+    # The pod fetches the pinned commit, not whatever main is when it starts.
+    assert 'git fetch --quiet --depth 1 "$ANGLER_GIT_URL" "$ANGLER_COMMIT"' in container.args[0]
+    assert "clone" not in container.args[0]
+    assert load_dag().get_task("train").env_vars == PINNED
 
 
 def test_configured_spark_connection_drives_the_spark_stages(airflow_home, monkeypatch):
@@ -113,7 +123,8 @@ def test_configured_spark_connection_drives_the_spark_stages(airflow_home, monke
         task = dag.get_task(stage)
         assert type(task).__name__ == "SparkSubmitOperator"
         assert task.application.endswith("pipeline/airflow/spark_stage.py")
-        assert task.application_args == [stage]
+        assert task.application_args == [stage, str(REPO_ROOT)]  # the checkout, not its cwd
+        assert task.env_vars == PINNED
         resolved = task._get_hook()._resolve_connection()
         assert (resolved["master"], resolved["deploy_mode"], resolved["queue"]) == (
             "spark://spark-master.data:7077",

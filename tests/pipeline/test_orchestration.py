@@ -1,13 +1,15 @@
 """The orchestrators run the dvc.yaml graph: the same stage names and edges as DVC's own
 graph, and the committed Argo Workflows YAML is what its hera source renders now. A stage
-name never becomes shell code, and Argo's stage pods run restricted, under their own
-service account and without a token."""
+name never becomes shell code, Argo's stage pods run restricted, under their own service
+account and without a token, one run trains one pinned commit, and tasks sharing a
+checkout take turns with DVC."""
 
 import importlib.util
 import os
 import re
 import stat
 import subprocess
+import time
 
 import kubernetes_validate
 import pytest
@@ -15,14 +17,17 @@ import yaml
 from dvc.repo import Repo
 
 from angler.orchestration import (
+    CHECKOUT_LOCK,
     GPU_STAGES,
     StageError,
+    pin_commit_script,
     stage_argument_script,
     stage_graph,
     stage_names,
     stage_script,
 )
 
+from helpers.git_repo import git
 from helpers.paths import REPO_ROOT
 
 ARGO = REPO_ROOT / "pipeline" / "argo"
@@ -64,15 +69,19 @@ def test_stage_graph_is_dvcs_graph():
     } == dvc_graph()
 
 
-def test_argo_dag_has_the_dvc_stages_and_edges(template):
+def test_argo_dag_pins_the_commit_then_has_the_dvc_stages_and_edges(template):
     (dag,) = [t["dag"] for t in template["spec"]["templates"] if "dag" in t]
     tasks = {task["name"]: task for task in dag["tasks"]}
     graph = dvc_graph()
-    assert list(tasks) == list(stage_graph(REPO_ROOT / "dvc.yaml"))
+    assert list(tasks) == ["pin-commit", *stage_graph(REPO_ROOT / "dvc.yaml")]
+    assert "depends" not in tasks.pop("pin-commit")
     for name, task in tasks.items():
-        depends = set(task["depends"].split(" && ")) if "depends" in task else set()
-        assert depends == graph[name]
-        assert task["arguments"]["parameters"] == [{"name": "stage", "value": name}]
+        depends = set(task["depends"].split(" && "))
+        assert depends == (graph[name] or {"pin-commit"})
+        assert task["arguments"]["parameters"] == [
+            {"name": "stage", "value": name},
+            {"name": "commit", "value": "{{tasks.pin-commit.outputs.parameters.commit}}"},
+        ]
 
 
 def test_train_runs_on_a_gpu_node_and_every_task_retries_with_a_deadline(template):
@@ -92,17 +101,42 @@ def pod_templates(template) -> list[dict]:
     return [t for t in template["spec"]["templates"] if "container" in t or "script" in t]
 
 
+def stage_templates(template) -> list[dict]:
+    return [t for t in pod_templates(template) if t["name"] != "pin-commit"]
+
+
 def test_tasks_run_the_orchestration_stage_script_with_the_stage_as_an_argument(template):
-    assert pod_templates(template)
-    for spec in pod_templates(template):
+    assert len(stage_templates(template)) == 3
+    for spec in stage_templates(template):
         container = spec["container"]
         assert container["command"] == ["bash", "-c", stage_argument_script(), "angler-stage"]
         assert container["args"] == ["{{inputs.parameters.stage}}"]
+        # The pinned commit: what the pod checks out and what the script checks it against.
+        (artifact,) = spec["inputs"]["artifacts"]
+        assert artifact["git"]["revision"] == "{{inputs.parameters.commit}}"
+        assert {"name": "ANGLER_COMMIT", "value": "{{inputs.parameters.commit}}"} in container[
+            "env"
+        ]
     assert "dvc repro train\n" in stage_script("train")
 
 
+def test_pin_commit_runs_the_fixed_script_with_repository_and_revision_as_arguments(template):
+    (spec,) = [t for t in pod_templates(template) if t["name"] == "pin-commit"]
+    container = spec["container"]
+    assert container["command"] == ["bash", "-c", pin_commit_script(), "angler-pin"]
+    output = container["args"][2]
+    assert container["args"] == [
+        "{{workflow.parameters.repository}}",
+        "{{workflow.parameters.revision}}",
+        output,
+    ]
+    (parameter,) = spec["outputs"]["parameters"]
+    assert parameter == {"name": "commit", "valueFrom": {"path": output}}
+    assert output.startswith("/tmp/")  # an emptyDir: the root filesystem is read-only
+
+
 def test_no_argo_expression_is_spliced_into_a_shell_string(template):
-    whole = re.compile(r"\{\{inputs\.parameters\.[a-z-]+\}\}")
+    whole = re.compile(r"\{\{(inputs|workflow)\.parameters\.[a-z-]+\}\}")
     for spec in template["spec"]["templates"]:
         for container in [spec.get("container") or {}, spec.get("script") or {}]:
             for text in [container.get("source", "")] + container.get("command", []):
@@ -133,6 +167,7 @@ def test_stage_pods_run_restricted_under_their_own_account_without_a_token(templ
         mounts = {m["mountPath"]: m["name"] for m in spec["container"]["volumeMounts"]}
         assert {"/tmp", "/var/tmp", source.HOME} <= set(mounts)
         assert all("emptyDir" in volumes[name] for name in mounts.values())
+    for spec in stage_templates(template):
         assert [a["path"] for a in spec["inputs"]["artifacts"]] == [spec["container"]["workingDir"]]
 
 
@@ -180,15 +215,18 @@ def fake_dvc(tmp_path):
     dvc.chmod(dvc.stat().st_mode | stat.S_IEXEC)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     env["DVC_CALLS"] = str(tmp_path / "calls")
-    env.pop("DVC_REMOTE_URL", None)
+    for name in ("DVC_REMOTE_URL", "ANGLER_COMMIT"):
+        env.pop(name, None)
     return env, tmp_path / "calls"
 
 
-def run_bash(tmp_path, *argv: str) -> tuple[int, list[str]]:
-    env, calls = fake_dvc(tmp_path)
+def run_bash(tmp_path, *argv: str, **env: str) -> tuple[int, list[str]]:
+    fake_env, calls = fake_dvc(tmp_path)
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    result = subprocess.run(["bash", "-c", *argv], cwd=work, env=env, capture_output=True)
+    result = subprocess.run(
+        ["bash", "-c", *argv], cwd=work, env=fake_env | env, capture_output=True
+    )
     assert not (work / "pwned").exists() and not (tmp_path / "pwned").exists()
     return result.returncode, calls.read_text().splitlines() if calls.exists() else []
 
@@ -219,6 +257,58 @@ def test_a_stage_name_is_quoted_in_the_script(tmp_path):
     assert (returncode, calls[1]) == (0, f"repro|{odd}|")
     returncode, calls = run_bash(tmp_path, stage_argument_script(dvc_yaml), "angler-stage", odd)
     assert (returncode, calls[-2]) == (0, f"repro|{odd}|")
+
+
+def commit_in(work) -> str:
+    work.mkdir(exist_ok=True)
+    git(work, "init", "-q", "-b", "main")
+    git(work, "commit", "-q", "--allow-empty", "-m", "one")
+    return git(work, "rev-parse", "HEAD")
+
+
+def test_the_script_refuses_a_checkout_at_another_commit_than_the_runs(tmp_path):
+    head = commit_in(tmp_path / "work")
+    script = stage_script("train")
+    assert run_bash(tmp_path, script, ANGLER_COMMIT=head)[0] == 0
+    returncode, calls = run_bash(tmp_path, script, ANGLER_COMMIT="0" * 40)
+    assert returncode == 3 and len(calls) == 3  # nothing more than the run with the commit
+
+
+def test_tasks_in_one_checkout_run_dvc_one_at_a_time(tmp_path):
+    """Three tasks at once in one checkout (evaluate, export and monitor after train): DVC
+    would refuse all but one ("is busy"), so the script waits for the checkout's lock."""
+    env, calls = fake_dvc(tmp_path)
+    slow_dvc = tmp_path / "bin" / "dvc"
+    slow_dvc.write_text(
+        '#!/bin/sh\necho "start $*" >> "$DVC_CALLS"\nsleep 0.3\necho "end $*" >> "$DVC_CALLS"\n'
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    tasks = [
+        subprocess.Popen(["bash", "-c", stage_script(stage)], cwd=work, env=env)
+        for stage in ("evaluate", "export", "monitor")
+    ]
+    started = time.monotonic()
+    assert [task.wait(30) for task in tasks] == [0, 0, 0]
+    assert time.monotonic() - started >= 3 * 3 * 0.3
+    lines = calls.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["start", "end"] * 9  # never two at once
+    assert (work / CHECKOUT_LOCK).exists()
+
+
+def test_the_pin_script_resolves_a_revision_to_its_commit_once(tmp_path):
+    repo = tmp_path / "repo"
+    head = commit_in(repo)
+    git(repo, "tag", "v1")
+    out = tmp_path / "commit"
+    for revision in ("main", "v1", head):
+        pin = ["bash", "-c", pin_commit_script(), "angler-pin", str(repo), revision, str(out)]
+        subprocess.run(pin, check=True, capture_output=True)
+        assert out.read_text().strip() == head
+    for hostile in ("--output=pwned", "main; touch pwned", "", "no-such-branch"):
+        pin = ["bash", "-c", pin_commit_script(), "angler-pin", str(repo), hostile, str(out)]
+        assert subprocess.run(pin, cwd=tmp_path, capture_output=True).returncode != 0
+        assert not (tmp_path / "pwned").exists()
 
 
 def test_committed_yaml_is_what_the_hera_source_renders():

@@ -32,6 +32,8 @@ from angler.orchestration import stage_script
 
 REPO = Path(os.environ.get("ANGLER_REPO", Path(__file__).resolve().parents[3]))
 TRAFFIC_SOURCE = os.environ.get("ANGLER_TRAFFIC_SOURCE")
+# The run's day: a run triggered with "logical_date": null has no `ds`, only run_after.
+DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 
 with DAG(
     dag_id="angler_monitor",
@@ -45,11 +47,12 @@ with DAG(
 ) as dag:
 
     @task(task_id="collect_traffic")
-    def collect_traffic(ds=None) -> list[str]:
+    def collect_traffic(dag_run=None) -> list[str]:
         from angler.monitor.traffic import collect_traffic, traffic_files
 
         if TRAFFIC_SOURCE:
-            return collect_traffic(TRAFFIC_SOURCE.format(ds=ds), REPO / "traffic")
+            day = f"{dag_run.logical_date or dag_run.run_after:%Y-%m-%d}"
+            return collect_traffic(TRAFFIC_SOURCE.format(ds=day), REPO / "traffic")
         return [path.name for path in traffic_files(REPO / "traffic")]
 
     monitor = BashOperator(
@@ -69,7 +72,7 @@ with DAG(
     retrain = TriggerDagRunOperator(
         task_id="retrain",
         trigger_dag_id="angler_retrain",
-        conf={"reason": "angler_monitor found drift in the traffic of {{ ds }}"},
+        conf={"reason": f"angler_monitor found drift in the traffic of {DAY}"},
     )
 
     collect_traffic() >> monitor >> drift_detected() >> retrain

@@ -1,13 +1,18 @@
 """Scheduled retraining on Airflow 3: the dvc.yaml stages as tasks, after the labels have
-matured, then a pull request with the retrained pipeline state. angler_monitor also starts
-it when served traffic has drifted, and the pull request says so. Airflow never deploys: the
-pull request gets the same report and review as a researcher's, and its merge promotes.
+matured and the commit to train is pinned, then a pull request with the retrained pipeline
+state. angler_monitor also starts it when served traffic has drifted, and the pull request
+says so. Airflow never deploys: the pull request gets the same report and review as a
+researcher's, and its merge promotes.
 
 Every stage task runs the command of angler/orchestration.py (`dvc repro <stage>` in a
 checkout, the DVC remote's run cache as the hand-off), so any worker on any network can run
-it. Where tasks run is configuration, read from the environment when the DAG is parsed:
+it. `pin_commit` puts the checkout on the commit this run trains and every stage task gets
+it as ANGLER_COMMIT (a pod checks it out; the stage script refuses any other), so one run
+never mixes commits and never builds on the branch of the last one. Where tasks run is
+configuration, read from the environment when the DAG is parsed:
 
   ANGLER_REPO            the checkout tasks run in (default: this repository)
+  ANGLER_REVISION        the revision to train (default: origin/main after a fetch, else main)
   ANGLER_SCHEDULE        cron expression or preset (default: @weekly)
   ANGLER_LABEL_MATURITY  hours after the data interval to wait for late labels (default 48)
   ANGLER_SPARK_CONN_ID   Spark stages go through SparkSubmitOperator on that connection
@@ -32,6 +37,7 @@ from airflow.sdk import DAG, task
 from angler.orchestration import GPU_STAGES, SPARK_STAGES, stage_graph, stage_script
 
 REPO = Path(os.environ.get("ANGLER_REPO", Path(__file__).resolve().parents[3]))
+REVISION = os.environ.get("ANGLER_REVISION")
 SPARK_CONN_ID = os.environ.get("ANGLER_SPARK_CONN_ID")
 K8S_NAMESPACE = os.environ.get("ANGLER_K8S_NAMESPACE")
 IMAGE = os.environ.get("ANGLER_IMAGE", "ghcr.io/angler-ml/angler:0.1.0-gpu")
@@ -40,6 +46,12 @@ TASK_DEFAULTS = {
     "retry_delay": timedelta(minutes=5),
     "execution_timeout": timedelta(hours=4),
 }
+COMMIT = {"ANGLER_COMMIT": "{{ ti.xcom_pull(task_ids='pin_commit') }}"}
+# A pod has no checkout: it fetches exactly the pinned commit.
+POD_CHECKOUT = (
+    'git init --quiet . && git fetch --quiet --depth 1 "$ANGLER_GIT_URL" "$ANGLER_COMMIT" && '
+    "git checkout --quiet FETCH_HEAD && "
+)
 
 
 def stage_task(stage: str):
@@ -52,7 +64,8 @@ def stage_task(stage: str):
             task_id=stage,
             conn_id=SPARK_CONN_ID,
             application=str(REPO / "pipeline" / "airflow" / "spark_stage.py"),
-            application_args=[stage],
+            application_args=[stage, str(REPO)],
+            env_vars=COMMIT,
             queue=queue,
         )
     if stage in GPU_STAGES and K8S_NAMESPACE:
@@ -65,7 +78,8 @@ def stage_task(stage: str):
             namespace=K8S_NAMESPACE,
             image=IMAGE,
             cmds=["bash", "-c"],
-            arguments=[f'git clone --depth 1 "$ANGLER_GIT_URL" . && {stage_script(stage)}'],
+            arguments=[POD_CHECKOUT + stage_script(stage)],
+            env_vars=COMMIT,
             env_from=[
                 k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="angler-pipeline"))
             ],
@@ -79,7 +93,14 @@ def stage_task(stage: str):
             ],
             queue=queue,
         )
-    return BashOperator(task_id=stage, bash_command=stage_script(stage), cwd=str(REPO), queue=queue)
+    return BashOperator(
+        task_id=stage,
+        bash_command=stage_script(stage),
+        cwd=str(REPO),
+        env=COMMIT,
+        append_env=True,
+        queue=queue,
+    )
 
 
 with DAG(
@@ -97,16 +118,25 @@ with DAG(
         delta=timedelta(hours=int(os.environ.get("ANGLER_LABEL_MATURITY", "48"))),
         deferrable=True,
     )
+
+    @task(task_id="pin_commit")
+    def pin_commit() -> str:
+        from angler.review import retrain_pr
+
+        return retrain_pr.pin_commit(REPO, REVISION)
+
+    pinned = pin_commit()
+    labels_matured >> pinned
     stages = {}
     for name, upstream in stage_graph(REPO / "dvc.yaml").items():
         stages[name] = stage_task(name)
         for before in upstream:
             stages[before] >> stages[name]
         if not upstream:
-            labels_matured >> stages[name]
+            pinned >> stages[name]
 
     @task(task_id="open_promotion_pr")
-    def open_promotion_pr(data_interval_end=None, dag_run=None) -> str:
+    def open_promotion_pr(data_interval_end=None, dag_run=None, ti=None) -> str:
         """Push the retrained state on a branch and open its pull request (connection
         `angler_github`: token as password, extra {"repository": "owner/name"}); without
         the connection the rendered body goes to the task log."""
@@ -118,10 +148,12 @@ with DAG(
             push_retrain_branch,
         )
 
-        branch = f"retrain/{data_interval_end:%Y-%m-%d}"
-        if not push_retrain_branch(REPO, branch):
-            return "the retrained pipeline state equals main's: no pull request"
-        body = pull_request_body(REPO, "origin/main")
+        # A run triggered with "logical_date": null has no data interval.
+        branch = f"retrain/{data_interval_end or dag_run.run_after:%Y-%m-%d}"
+        commit = ti.xcom_pull(task_ids="pin_commit")
+        if not push_retrain_branch(REPO, branch, commit):
+            return f"the retrained pipeline state equals {commit}'s: no pull request"
+        body = pull_request_body(REPO, commit, f"{REVISION or 'main'}@{commit[:7]}")
         if reason := (dag_run.conf or {}).get("reason"):
             body = f"Retraining started because {reason}.\n\n{body}"
         try:
