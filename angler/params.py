@@ -74,6 +74,7 @@ class ModelParams:
     max_length: int  # bytes of url_key the CNN reads
     ngram_buckets: int  # hash buckets shared by character n-grams and word tokens
     bag_dim: int
+    position_tokens: bool  # words tagged subdomain/name/TLD/path, in the bag and the TF-IDF
     byte_embedding_dim: int
     conv_filters: int  # per kernel size; 0 turns the CNN branch off
     conv_kernel_sizes: tuple[int, ...]
@@ -95,12 +96,19 @@ class TrainParams:
 @dataclass(frozen=True)
 class EvaluateParams:
     target_fpr: float  # the operating threshold's false-positive rate on validation
+    fpr_unit: str  # what target_fpr counts: each benign "url", or each benign "domain" once
     histogram_bins: int
     curve_points: int  # points kept of each ROC and PR curve for plots
+    source_slices: dict[str, tuple[str, ...]]  # test slices of named sources only
 
     def __post_init__(self) -> None:
         if not 0 < self.target_fpr < 0.5:
             raise ParamsError("evaluate.target_fpr must be between 0 and 0.5")
+        if self.fpr_unit not in ("url", "domain"):
+            raise ParamsError("evaluate.fpr_unit must be url or domain")
+        reserved = {"test", "temporal", "operating_point"} & set(self.source_slices)
+        if reserved:
+            raise ParamsError(f"evaluate.source_slices: {', '.join(sorted(reserved))} is taken")
 
 
 @dataclass(frozen=True)
@@ -195,6 +203,14 @@ def _build(cls: type, raw: object, where: str):
 def _convert(hint, value, where: str):
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where + ".")
+    if typing.get_origin(hint) is dict:
+        if not isinstance(value, dict):
+            raise ParamsError(f"{where}: expected a mapping, got {value!r}")
+        key_hint, value_hint = typing.get_args(hint)
+        return {
+            _convert(key_hint, key, where): _convert(value_hint, item, f"{where}.{key}")
+            for key, item in value.items()
+        }
     if typing.get_origin(hint) is tuple:
         if not isinstance(value, list):
             raise ParamsError(f"{where}: expected a list, got {value!r}")

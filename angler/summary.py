@@ -42,7 +42,8 @@ def render_metrics(metrics_path: Path) -> str:
 def operating_line(operating: dict) -> str:
     return (
         f"threshold (thr) {operating['threshold']:.4f}, chosen on validation for "
-        f"{operating['target_fpr']:.1%} FPR (there: FPR {operating['validation_fpr']:.2%}, "
+        f"{operating['target_fpr']:.1%} FPR per {operating.get('fpr_unit', 'url')} "
+        f"(there: FPR {operating['validation_fpr']:.2%} of benign URLs, "
         f"TPR {operating['validation_tpr']:.2%})"
     )
 

@@ -21,6 +21,7 @@ from sklearn.pipeline import make_pipeline
 from angler.data.urls import UrlError, parse_url
 from angler.model.evaluation import evaluation_slices, slice_metrics
 from angler.model.training import read_shards
+from angler.params import load_params
 
 
 def url_keys(urls) -> list[str]:
@@ -53,13 +54,16 @@ def fit_baseline(train):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shards", type=Path, default=Path("data/shards"))
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--max-train-rows", type=int, default=0, help="0 for all")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args()
 
     train = read_shards(args.shards, "train", args.max_train_rows)
     slices = evaluation_slices(
-        read_shards(args.shards, "test"), read_shards(args.shards, "temporal")
+        read_shards(args.shards, "test"),
+        read_shards(args.shards, "temporal"),
+        load_params(args.params).evaluate.source_slices,
     )
     start = time.perf_counter()
     model = fit_baseline(train)
@@ -69,7 +73,7 @@ def main() -> None:
         if len(frame):
             scores = model.predict_proba(url_keys(frame["url"]))[:, 1]
             result[name] = slice_metrics(frame["label"].to_numpy(dtype=int), np.asarray(scores))
-    for name in ("test", "temporal"):
+    for name in slices:
         if "roc_auc" in result.get(name, {}):
             m = result[name]
             print(

@@ -24,7 +24,7 @@ from baseline import fit_baseline, url_keys
 from result_file import write_result
 from sklearn.metrics import roc_auc_score
 
-from angler.model.evaluation import operating_threshold
+from angler.model.evaluation import operating_point
 from angler.model.training import predict, read_shards, train_served_model
 from angler.params import load_params
 
@@ -56,8 +56,8 @@ def hold_out(source: str, detector: str, shards: dict[str, pd.DataFrame], params
         evaluation,
         params,
     )
-    kept = validation[validation["source"] != source]["label"].to_numpy(dtype=int)
-    threshold = operating_threshold(kept, validation_scores, params.evaluate.target_fpr)
+    kept = validation[validation["source"] != source].assign(score=validation_scores)
+    threshold = operating_point(kept, params.evaluate)["threshold"]
     truth = evaluation["label"].to_numpy(dtype=int)
     flagged = np.asarray(scores)[: len(held)] >= threshold
     rate = "fpr_at_operating" if label == 0 else "tpr_at_operating"

@@ -15,18 +15,28 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
+from angler.data.urls import UrlError, parse_url
 from angler.errors import AnglerError
 from angler.params import EvaluateParams
 
 FPR_TARGETS = {"1pct": 0.01, "0_1pct": 0.001}
+PLOTTED_SLICES = ("test", "temporal")
 
 
-def evaluation_slices(test: pd.DataFrame, temporal: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The domain-disjoint test split, and the temporal slice: the newest months' new
-    domains scored against test's benign URLs (dated feeds are mostly phishing only)."""
-    if not temporal["label"].eq(1).any():
-        return {"test": test, "temporal": temporal.iloc[0:0]}
-    return {"test": test, "temporal": pd.concat([temporal, test[test["label"] == 0]])}
+def evaluation_slices(
+    test: pd.DataFrame, temporal: pd.DataFrame, source_slices: dict[str, tuple[str, ...]]
+) -> dict[str, pd.DataFrame]:
+    """The domain-disjoint test split; the temporal slice: the newest months' new domains
+    scored against test's benign URLs (dated feeds are mostly phishing only); and each of
+    `evaluate.source_slices`: the test URLs of those sources alone."""
+    if temporal["label"].eq(1).any():
+        temporal = pd.concat([temporal, test[test["label"] == 0]])
+    else:
+        temporal = temporal.iloc[0:0]
+    slices = {"test": test, "temporal": temporal}
+    for name, sources in source_slices.items():
+        slices[name] = test[test["source"].isin(sources)]
+    return slices
 
 
 def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float) -> tuple[float, float]:
@@ -37,33 +47,63 @@ def tpr_at_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float) -> tuple[
     return float(tpr[best]), float(min(thresholds[best], 1.0))
 
 
-def operating_threshold(labels: np.ndarray, scores: np.ndarray, target_fpr: float) -> float:
-    """The lowest threshold at which at most `target_fpr` of these benign URLs score at or
-    above it (`score >= threshold` means phishing): the most phishing caught for that FPR.
-    It is a float32 value, like the model's scores, so that a float32 comparison (numpy's,
-    TF Serving's) does not round it back onto the tied score below it."""
-    benign = np.sort(np.asarray(scores, dtype=np.float32)[labels == 0])[::-1]
-    allowed = int(np.floor(target_fpr * len(benign)))  # benign URLs that may be flagged
-    if allowed >= len(benign):
+def operating_threshold(
+    labels: np.ndarray, scores: np.ndarray, target_fpr: float, weights: np.ndarray | None = None
+) -> float:
+    """The lowest threshold at which at most `target_fpr` of these benign URLs (of their
+    total weight, if weighted) score at or above it (`score >= threshold` means phishing):
+    the most phishing caught for that FPR. It is a float32 value, like the model's scores,
+    so that a float32 comparison (numpy's, TF Serving's) does not round it back onto the
+    tied score below it."""
+    benign = labels == 0
+    weight = np.ones(int(benign.sum())) if weights is None else np.asarray(weights)[benign]
+    order = np.argsort(-np.asarray(scores, dtype=np.float32)[benign], kind="stable")
+    ranked = np.asarray(scores, dtype=np.float32)[benign][order]
+    flagged_weight = np.cumsum(weight[order])  # of the top 1, 2, ... benign URLs
+    # the benign URLs that may be flagged; the tolerance keeps 0.01 * 100 from being 0.99..
+    allowed = int(np.searchsorted(flagged_weight, target_fpr * weight.sum() * (1 + 1e-9), "right"))
+    if allowed >= len(ranked):
         return 0.0
-    return float(np.nextafter(benign[allowed], np.float32(np.inf)))
+    return float(np.nextafter(ranked[allowed], np.float32(np.inf)))
 
 
-def operating_point(validation: pd.DataFrame, target_fpr: float) -> dict[str, float | int]:
-    """The operating threshold, chosen on the scored validation split, and its rates there."""
+def domain_weights(urls: pd.Series) -> np.ndarray:
+    """1 / (URLs of its registered domain) for each URL: every domain weighs the same."""
+    domains = urls.map(_registered_domain)
+    return 1.0 / domains.map(domains.value_counts()).to_numpy(dtype=float)
+
+
+def _registered_domain(url: str) -> str:
+    try:
+        return parse_url(url).registered_domain
+    except UrlError:
+        return url
+
+
+def operating_point(validation: pd.DataFrame, params: EvaluateParams) -> dict[str, float | int]:
+    """The operating threshold, chosen on the scored validation split for
+    `evaluate.target_fpr` counted per `evaluate.fpr_unit`, and its rates there."""
     labels = validation["label"].to_numpy(dtype=int)
     scores = validation["score"].to_numpy()
     if labels.min(initial=1) == 1 or labels.max(initial=0) == 0:
         raise AnglerError("the validation split needs both classes to choose a threshold")
-    threshold = operating_threshold(labels, scores, target_fpr)
+    weights = domain_weights(validation["url"]) if params.fpr_unit == "domain" else None
+    threshold = operating_threshold(labels, scores, params.target_fpr, weights)
     flagged = scores >= threshold
-    return {
+    result = {
         "threshold": threshold,
-        "target_fpr": target_fpr,
+        "target_fpr": params.target_fpr,
+        "fpr_unit": params.fpr_unit,
         "validation_fpr": float(flagged[labels == 0].mean()),
         "validation_tpr": float(flagged[labels == 1].mean()),
         "validation_urls": int(len(labels)),
     }
+    if weights is not None:
+        benign = labels == 0
+        result["validation_domain_fpr"] = float(
+            weights[benign][flagged[benign]].sum() / weights[benign].sum()
+        )
+    return result
 
 
 def slice_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float | int]:
@@ -142,10 +182,12 @@ def evaluate_slices(scored: dict[str, pd.DataFrame], operating: dict) -> dict[st
 def write_plots(
     scored: dict[str, pd.DataFrame], metrics: dict, out: Path, params: EvaluateParams
 ) -> None:
-    """DVC plot data per slice: ROC and PR curves, confusion rows, score histogram.
-    A slice without both classes gets empty files, so the set of files is always the same."""
+    """DVC plot data of the test and temporal slices (dvc.yaml names their files): ROC and
+    PR curves, confusion rows, score histogram. A slice without both classes gets empty
+    files, so the set of files is always the same."""
     out.mkdir(parents=True, exist_ok=True)
-    for name, frame in scored.items():
+    for name in PLOTTED_SLICES:
+        frame = scored[name]
         if "roc_auc" not in metrics[name]:
             frame = frame.iloc[0:0]
         labels, scores = frame["label"].to_numpy(dtype=int), frame["score"].to_numpy()

@@ -6,6 +6,7 @@ raw strings TensorFlow Serving receives and training and serving cannot drift ap
 - `canonical_url_text` rebuilds `url_key` (angler.data.urls) with tf.strings: no scheme, lower-case
   host, no leading `www.`, no default port, no trailing slash;
 - a hashed bag of character n-grams and word tokens (fastText-style), one embedding table;
+- words tagged by where they sit (`position_tokens`: subdomain, registered name, TLD, path);
 - a byte-level CNN in the spirit of URLNet: byte embedding, parallel convolutions, max pooling;
 - averaged with a logistic regression on sublinear TF-IDF character n-grams (`TfidfLogit`),
   fitted after the network by angler.model.training.fit_tfidf_logit.
@@ -38,12 +39,56 @@ def canonical_url_text(urls: tf.Tensor) -> tf.Tensor:
     return host + rest
 
 
-def char_ngram_ids(text: tf.Tensor, buckets: int) -> tf.RaggedTensor:
-    """Hashed character 3-5-grams of each string, [batch, (n-grams)]."""
+def char_ngrams(text: tf.Tensor) -> tf.RaggedTensor:
     chars = tf.strings.unicode_split(text, "UTF-8", errors="replace")
-    return tf.strings.to_hash_bucket_fast(
-        tf.strings.ngrams(chars, list(NGRAM_WIDTHS), separator=""), buckets
+    return tf.strings.ngrams(chars, list(NGRAM_WIDTHS), separator="")
+
+
+def position_tokens(text: tf.Tensor) -> tf.RaggedTensor:
+    """The words of each url_key tagged by where they sit: `s:` in the subdomain, `d:` in
+    the label before the TLD, `t:` the TLD, `p:` in the path and query; then `n:` the number
+    of host labels (6 for six or more) and `ip:1` for an IP-address host. A brand word is one
+    feature as the site's own name and another in the subdomain or path of an unrelated
+    site, which character n-grams of the whole URL cannot tell apart. The label before the
+    TLD stands in for the registered domain: there is no public-suffix list in the graph."""
+    host = tf.strings.regex_replace(text, r"[/?#].*$", "")
+    path = tf.strings.regex_replace(text, r"^[^/?#]*", "")
+    host = tf.strings.regex_replace(host, r"^[^@]*@|:[0-9]*$", "")
+    labels = tf.strings.split(host, ".")
+    count = labels.row_lengths()
+    index = tf.ragged.range(count)
+    last = tf.expand_dims(count - 1, 1)
+
+    def words(part: tf.Tensor) -> tf.RaggedTensor:
+        return tf.strings.split(tf.strings.regex_replace(part, "[^0-9a-z]+", " "))
+
+    def joined(mask: tf.RaggedTensor) -> tf.Tensor:
+        return tf.strings.reduce_join(tf.ragged.boolean_mask(labels, mask), axis=1, separator=" ")
+
+    def one(token: tf.Tensor) -> tf.RaggedTensor:
+        return tf.RaggedTensor.from_tensor(tf.expand_dims(token, 1))
+
+    is_ip = tf.strings.regex_full_match(host, r"[0-9.]+|\[[0-9a-f:.]*\]")
+    return tf.concat(
+        [
+            "s:" + words(joined(index < last - 1)),
+            "d:" + words(joined(tf.equal(index, last - 1))),
+            "t:" + labels[:, -1:],
+            "p:" + words(tf.strings.lower(path)),
+            one("n:" + tf.strings.as_string(tf.minimum(count, 6))),
+            one(tf.where(is_ip, "ip:1", "ip:0")),
+        ],
+        axis=1,
     )
+
+
+def char_ngram_ids(text: tf.Tensor, buckets: int, with_positions: bool) -> tf.RaggedTensor:
+    """Hashed character 3-5-grams of each string, and its position tokens if asked,
+    [batch, (pieces)]."""
+    pieces = char_ngrams(text)
+    if with_positions:
+        pieces = tf.concat([pieces, position_tokens(text)], axis=1)
+    return tf.strings.to_hash_bucket_fast(pieces, buckets)
 
 
 @keras.saving.register_keras_serializable(package="angler")
@@ -52,9 +97,10 @@ class TfidfLogit(keras.layers.Layer):
     character n-grams: scikit-learn's TfidfTransformer and LogisticRegression, in-graph.
     Its weights are not trained by Keras; fit_tfidf_logit sets them."""
 
-    def __init__(self, buckets: int, **kwargs):
+    def __init__(self, buckets: int, position_tokens: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.buckets = buckets
+        self.position_tokens = position_tokens
 
     def build(self, input_shape):
         shape = (self.buckets,)
@@ -63,7 +109,8 @@ class TfidfLogit(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(), initializer="zeros", trainable=False)
 
     def call(self, urls):
-        ids = char_ngram_ids(canonical_url_text(tf.reshape(urls, [-1])), self.buckets)
+        text = canonical_url_text(tf.reshape(urls, [-1]))
+        ids = char_ngram_ids(text, self.buckets, self.position_tokens)
         keys = ids.value_rowids() * self.buckets + ids.flat_values  # one key per (URL, n-gram)
         unique, _, counts = tf.unique_with_counts(keys)
         rows, columns = unique // self.buckets, unique % self.buckets
@@ -78,7 +125,10 @@ class TfidfLogit(keras.layers.Layer):
         return keras.KerasTensor((urls.shape[0], 1), dtype="float32")
 
     def get_config(self):
-        return super().get_config() | {"buckets": self.buckets}
+        return super().get_config() | {
+            "buckets": self.buckets,
+            "position_tokens": self.position_tokens,
+        }
 
 
 @keras.saving.register_keras_serializable(package="angler")
@@ -90,12 +140,14 @@ class UrlEncoder(keras.layers.Layer):
         max_length: int,
         ngram_buckets: int,
         bag_dim: int,
+        position_tokens: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.max_length = max_length
         self.ngram_buckets = ngram_buckets
         self.bag_dim = bag_dim
+        self.position_tokens = position_tokens
 
     def build(self, input_shape):
         self.bag = self.add_weight(
@@ -107,12 +159,11 @@ class UrlEncoder(keras.layers.Layer):
         codes = tf.strings.unicode_decode(text, "UTF-8", errors="replace")
         byte_ids = tf.minimum(codes, 255) + 1  # 0 is padding
         byte_ids = byte_ids.to_tensor(default_value=0, shape=[None, self.max_length])
-        chars = tf.strings.unicode_split(text, "UTF-8", errors="replace")
         words = tf.strings.split(tf.strings.regex_replace(text, "[^0-9A-Za-z]+", " "))
-        pieces = tf.concat(
-            [tf.strings.ngrams(chars, list(NGRAM_WIDTHS), separator=""), "w:" + words], axis=1
-        )
-        ids = tf.strings.to_hash_bucket_fast(pieces, self.ngram_buckets)
+        pieces = [char_ngrams(text), "w:" + words]
+        if self.position_tokens:
+            pieces.append(position_tokens(text))
+        ids = tf.strings.to_hash_bucket_fast(tf.concat(pieces, axis=1), self.ngram_buckets)
         rows = tf.cast(tf.gather(self.bag, ids.flat_values), self.compute_dtype)
         total = tf.reduce_sum(tf.RaggedTensor.from_row_splits(rows, ids.row_splits), axis=1)
         return byte_ids, total / tf.sqrt(tf.cast(tf.maximum(ids.row_lengths(), 1), total.dtype))[
@@ -131,6 +182,7 @@ class UrlEncoder(keras.layers.Layer):
             "max_length": self.max_length,
             "ngram_buckets": self.ngram_buckets,
             "bag_dim": self.bag_dim,
+            "position_tokens": self.position_tokens,
         }
 
 
@@ -141,6 +193,7 @@ def build_model(params: ModelParams) -> keras.Model:
         params.max_length,
         params.ngram_buckets,
         params.bag_dim,
+        params.position_tokens,
         name="url_encoder",
     )(urls)
     branches = [bag]

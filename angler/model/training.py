@@ -150,7 +150,9 @@ def train_served_model(
     }
     if not model_params.tfidf_c:
         return network, result
-    tfidf = fit_tfidf_logit(train, model_params.ngram_buckets, model_params.tfidf_c)
+    tfidf = fit_tfidf_logit(
+        train, model_params.ngram_buckets, model_params.tfidf_c, model_params.position_tokens
+    )
     labels = validation["label"].to_numpy()
     served = with_tfidf_logit(network, tfidf)
     result["network_val_auc"] = roc_auc_score(labels, predict(network, validation["url"]))
@@ -163,14 +165,14 @@ def train_served_model(
     return served, result
 
 
-def ngram_counts(urls: pd.Series, buckets: int, batch_size: int = 8192):
-    """Sparse [URLs, buckets] counts of the hashed character n-grams TfidfLogit sees."""
+def ngram_counts(urls: pd.Series, buckets: int, with_positions: bool, batch_size: int = 8192):
+    """Sparse [URLs, buckets] counts of the hashed pieces TfidfLogit sees."""
     from scipy import sparse
 
     ids, lengths = [], []
     for start in range(0, len(urls), batch_size):
         batch = tf.constant(urls.iloc[start : start + batch_size].to_numpy(dtype=object))
-        ragged = char_ngram_ids(canonical_url_text(batch), buckets)
+        ragged = char_ngram_ids(canonical_url_text(batch), buckets, with_positions)
         ids.append(ragged.flat_values.numpy())
         lengths.append(ragged.row_lengths().numpy())
     columns = np.concatenate(ids) if ids else np.zeros(0, np.int64)
@@ -182,17 +184,19 @@ def ngram_counts(urls: pd.Series, buckets: int, batch_size: int = 8192):
     return counts
 
 
-def fit_tfidf_logit(train: pd.DataFrame, buckets: int, c: float) -> TfidfLogit:
+def fit_tfidf_logit(
+    train: pd.DataFrame, buckets: int, c: float, with_positions: bool
+) -> TfidfLogit:
     """Fit the TF-IDF logistic regression (balanced classes) and return it as a layer."""
     from sklearn.feature_extraction.text import TfidfTransformer
     from sklearn.linear_model import LogisticRegression
 
     start = time.perf_counter()
-    counts = ngram_counts(train["url"], buckets)
+    counts = ngram_counts(train["url"], buckets, with_positions)
     tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
     linear = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=2000)
     linear.fit(tfidf.transform(counts), train["label"].to_numpy())
-    layer = TfidfLogit(buckets, dtype="float32", name="tfidf_logit")
+    layer = TfidfLogit(buckets, with_positions, dtype="float32", name="tfidf_logit")
     layer.build(None)
     layer.set_weights(
         [

@@ -21,7 +21,6 @@ ICONS = {"promote": "✅", "hold": "⏸️", "reject": "❌"}
 STATE_ICONS = {"cached": "♻️ cached", "reran": "▶️ reran", "not completed": "⛔ not completed"}
 # Grey for the base revision, red for the pull request.
 CHART_INIT = '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#9e9e9e, #d62728"}}}}%%'
-SLICES = ("test", "temporal")
 MAX_TEXT = 200
 MAX_OTHER_METRICS = 60
 WORD_JOINER = "\u2060"  # invisible; it ends the words GitHub's filters look for
@@ -154,11 +153,13 @@ def _metrics(report: dict) -> str:
         f"| slice | metric | {base} | this PR | Δ |",
         "|---|---|---:|---:|---:|",
     ]
-    for slice_name in SLICES:
+    slices = dict.fromkeys(k.split(".")[0] for k in evaluate if k.count(".") == 1)
+    slices.pop("operating_point", None)
+    for slice_name in slices:  # test, temporal, then evaluate.source_slices
         for key, label in {"n": "URLs", **METRIC_COLUMNS}.items():
             entry = evaluate.get(f"{slice_name}.{key}")
             if entry:
-                lines.append(f"| {slice_name} | {label} | {_cells(entry)} |")
+                lines.append(f"| {inert(slice_name)} | {label} | {_cells(entry)} |")
     threshold = evaluate.get("operating_point.threshold")
     if threshold:
         lines.append(f"| all | operating threshold (thr) | {_cells(threshold)} |")

@@ -48,7 +48,11 @@ def main(
 
     params = load_params(params_path)
     trained = keras.saving.load_model(model, compile=False)
-    slices = evaluation_slices(read_shards(shards, "test"), read_shards(shards, "temporal"))
+    slices = evaluation_slices(
+        read_shards(shards, "test"),
+        read_shards(shards, "temporal"),
+        params.evaluate.source_slices,
+    )
     scored = {
         name: frame.assign(score=predict(trained, frame["url"])) for name, frame in slices.items()
     }
@@ -57,7 +61,7 @@ def main(
         frame.to_parquet(scores / f"{name}.parquet", index=False)
     validation = read_shards(shards, "validation")
     operating = operating_point(
-        validation.assign(score=predict(trained, validation["url"])), params.evaluate.target_fpr
+        validation.assign(score=predict(trained, validation["url"])), params.evaluate
     )
     log.info(
         "operating threshold %.4f: validation FPR %.4f, TPR %.4f",

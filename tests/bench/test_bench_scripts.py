@@ -103,6 +103,30 @@ def test_source_holdout_leaves_each_source_out_tiny(demo_run, tmp_path):
     assert all(0 <= r["roc_auc"] <= 1 and r["test_urls"] > 0 for r in rows)
 
 
+def test_feature_ablation_scores_each_variant_on_validation_tiny(demo_run, tmp_path):
+    out = tmp_path / "ablation.json"
+    result = run_script(
+        "feature_ablation.py",
+        "--shards",
+        str(demo_run / "data" / "shards"),
+        "--params",
+        str(demo_run / "params.yaml"),
+        "--c",
+        "1",
+        "--holdout",
+        "--max-train-rows",
+        "2000",
+        "--out",
+        str(out),
+    )
+    assert "| ngrams+positions | 1 |" in result.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["variant"] for row in rows] == ["ngrams", "ngrams+positions"]
+    benign = {"demo-crawl", "demo-benign"} & set(rows[0]["by_source"])
+    assert benign and set(rows[0]["held_out"]) == benign
+    assert all(0.5 < row["val_roc_auc"] <= 1 for row in rows)
+
+
 def test_model_run_collects_a_pipeline_run(demo_run, tmp_path):
     out = tmp_path / "model.json"
     result = run_script("model_run.py", "--run", str(demo_run), "--out", str(out))

@@ -33,24 +33,28 @@ def train() -> pd.DataFrame:
     return urls(600)
 
 
-def test_layer_logits_equal_scikit_learns_decision_function(train):
-    layer = fit_tfidf_logit(train, BUCKETS, c=10.0)
+@pytest.mark.parametrize("with_positions", [False, True])
+def test_layer_logits_equal_scikit_learns_decision_function(train, with_positions):
+    layer = fit_tfidf_logit(train, BUCKETS, 10.0, with_positions)
     scored = pd.Series([*urls(50)["url"], "", "HTTP://WWW.Example.COM/", "é" * 300])
-    counts = ngram_counts(train["url"], BUCKETS)
+    counts = ngram_counts(train["url"], BUCKETS, with_positions)
     tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
     linear = LogisticRegression(C=10.0, class_weight="balanced", solver="liblinear")
     linear.fit(tfidf.transform(counts), train["label"])
-    expected = linear.decision_function(tfidf.transform(ngram_counts(scored, BUCKETS)))
+    expected = linear.decision_function(
+        tfidf.transform(ngram_counts(scored, BUCKETS, with_positions))
+    )
     got = layer(tf.constant(scored.to_numpy(dtype=object))).numpy().ravel()
     np.testing.assert_allclose(got, expected, atol=1e-4)
-    assert got[-3] == pytest.approx(linear.intercept_[0])  # no n-grams: the bias alone
+    if not with_positions:  # an empty URL has position tokens (an empty TLD, one label)
+        assert got[-3] == pytest.approx(linear.intercept_[0])  # no n-grams: the bias alone
 
 
 def test_the_averaged_model_round_trips_through_keras_saving(train, tmp_path):
     network = build_model(
-        ModelParams(32, BUCKETS, 4, 4, 0, (3,), hidden_units=4, dropout=0.0, tfidf_c=1.0)
+        ModelParams(32, BUCKETS, 4, True, 4, 0, (3,), hidden_units=4, dropout=0.0, tfidf_c=1.0)
     )
-    model = with_tfidf_logit(network, fit_tfidf_logit(train, BUCKETS, c=1.0))
+    model = with_tfidf_logit(network, fit_tfidf_logit(train, BUCKETS, 1.0, True))
     sample = tf.constant(urls(20)["url"].to_numpy(dtype=object))
     linear = tf.sigmoid(model.get_layer("tfidf_logit")(sample))
     np.testing.assert_allclose(
@@ -59,4 +63,5 @@ def test_the_averaged_model_round_trips_through_keras_saving(train, tmp_path):
     model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", compile=False)
     assert isinstance(loaded.get_layer("tfidf_logit"), TfidfLogit)
+    assert loaded.get_layer("tfidf_logit").position_tokens
     np.testing.assert_allclose(loaded(sample).numpy(), model(sample).numpy(), atol=1e-6)

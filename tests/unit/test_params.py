@@ -12,6 +12,7 @@ def test_repository_params_load():
     assert params.data.corpus_path(REPO_ROOT) is None
     assert isinstance(params.featurize.suspicious_tokens, tuple)
     assert isinstance(params.split.test_fraction, float)
+    assert params.evaluate.source_slices["esdaung"] == ("esdaung-2021-crawl", "phishtank-2021")
 
 
 def test_corpus_path_is_relative_to_the_project(tmp_path):
@@ -29,6 +30,9 @@ def test_corpus_path_is_relative_to_the_project(tmp_path):
         ({"base.seed": True}, "base.seed: expected int, got True"),
         ({"split.test_fraction": 0.95}, "sum to < 1"),
         ({"featurize.suspicious_tokens": "login"}, "expected a list"),
+        ({"evaluate.source_slices": ["a"]}, "evaluate.source_slices: expected a mapping"),
+        ({"evaluate.source_slices": {"x": "a"}}, "evaluate.source_slices.x: expected a list"),
+        ({"evaluate.source_slices": {"test": ["a"]}}, "source_slices: test is taken"),
     ],
 )
 def test_bad_params_name_the_key(tmp_path, overrides, message):

@@ -1,0 +1,40 @@
+"""The position tokens of a URL, checked by hand: where each word sits decides its feature."""
+
+import pytest
+import tensorflow as tf
+
+from angler.model.network import canonical_url_text, position_tokens
+
+
+def tokens(url: str) -> list[str]:
+    text = canonical_url_text(tf.constant([url]))
+    return [t.decode() for t in position_tokens(text)[0].numpy()]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://PayPal.com.secure-login.example.net/Sign-In/verify.php?id=7",
+            ["s:paypal", "s:com", "s:secure", "s:login", "d:example", "t:net"]
+            + ["p:sign", "p:in", "p:verify", "p:php", "p:id", "p:7", "n:5", "ip:0"],
+        ),
+        ("http://www.paypal.com", ["d:paypal", "t:com", "n:2", "ip:0"]),
+        (
+            "http://user@185.212.44.10:8080/bank/login",
+            ["s:185", "s:212", "d:44", "t:10", "p:bank", "p:login", "n:4", "ip:1"],
+        ),
+        (
+            "http://a.b.c.d.e.f.g.example.org/",
+            ["s:a", "s:b", "s:c", "s:d", "s:e", "s:f", "s:g"]
+            + ["d:example", "t:org", "n:6", "ip:0"],
+        ),
+    ],
+)
+def test_words_are_tagged_by_where_they_sit(url, expected):
+    assert tokens(url) == expected
+
+
+def test_the_same_brand_is_a_different_token_as_name_and_as_subdomain():
+    own, borrowed = tokens("https://paypal.com/signin"), tokens("https://paypal.evil.com/signin")
+    assert "d:paypal" in own and "d:paypal" not in borrowed and "s:paypal" in borrowed
