@@ -211,6 +211,8 @@ def fit_tfidf_logit(
 
 def predict(model: keras.Model, urls: pd.Series, batch_size: int = 1024) -> np.ndarray:
     """Phishing probability for each URL string."""
+    if urls.empty:  # Keras cannot predict on an empty dataset (an empty slice)
+        return np.zeros(0, np.float32)
     dataset = tf.data.Dataset.from_tensor_slices(urls.to_numpy(dtype=object)).batch(batch_size)
     return model.predict(dataset, verbose=0).reshape(-1)
 
