@@ -57,8 +57,9 @@ def operating_threshold(
     tied score below it."""
     benign = labels == 0
     weight = np.ones(int(benign.sum())) if weights is None else np.asarray(weights)[benign]
-    order = np.argsort(-np.asarray(scores, dtype=np.float32)[benign], kind="stable")
-    ranked = np.asarray(scores, dtype=np.float32)[benign][order]
+    benign_scores = np.asarray(scores, dtype=np.float32)[benign]
+    order = np.argsort(-benign_scores, kind="stable")
+    ranked = benign_scores[order]
     flagged_weight = np.cumsum(weight[order])  # of the top 1, 2, ... benign URLs
     # the benign URLs that may be flagged; the tolerance keeps 0.01 * 100 from being 0.99..
     allowed = int(np.searchsorted(flagged_weight, target_fpr * weight.sum() * (1 + 1e-9), "right"))
