@@ -44,6 +44,11 @@ def char_ngrams(text: tf.Tensor) -> tf.RaggedTensor:
     return tf.strings.ngrams(chars, list(NGRAM_WIDTHS), separator="")
 
 
+def words(text: tf.Tensor) -> tf.RaggedTensor:
+    """The runs of ASCII letters and digits of each string."""
+    return tf.strings.split(tf.strings.regex_replace(text, "[^0-9A-Za-z]+", " "))
+
+
 def position_tokens(text: tf.Tensor) -> tf.RaggedTensor:
     """The words of each url_key tagged by where they sit: `s:` in the subdomain, `d:` in
     the label before the TLD, `t:` the TLD, `p:` in the path and query; then `n:` the number
@@ -58,9 +63,6 @@ def position_tokens(text: tf.Tensor) -> tf.RaggedTensor:
     count = labels.row_lengths()
     index = tf.ragged.range(count)
     last = tf.expand_dims(count - 1, 1)
-
-    def words(part: tf.Tensor) -> tf.RaggedTensor:
-        return tf.strings.split(tf.strings.regex_replace(part, "[^0-9a-z]+", " "))
 
     def joined(mask: tf.RaggedTensor) -> tf.Tensor:
         return tf.strings.reduce_join(tf.ragged.boolean_mask(labels, mask), axis=1, separator=" ")
@@ -159,8 +161,7 @@ class UrlEncoder(keras.layers.Layer):
         codes = tf.strings.unicode_decode(text, "UTF-8", errors="replace")
         byte_ids = tf.minimum(codes, 255) + 1  # 0 is padding
         byte_ids = byte_ids.to_tensor(default_value=0, shape=[None, self.max_length])
-        words = tf.strings.split(tf.strings.regex_replace(text, "[^0-9A-Za-z]+", " "))
-        pieces = [char_ngrams(text), "w:" + words]
+        pieces = [char_ngrams(text), "w:" + words(text)]
         if self.position_tokens:
             pieces.append(position_tokens(text))
         ids = tf.strings.to_hash_bucket_fast(tf.concat(pieces, axis=1), self.ngram_buckets)
