@@ -10,6 +10,9 @@ EXTRAS := dev airflow s3
 UV_VERSION := $(shell sed -n 's/^required-version = "==\([^"]*\)".*/\1/p' pyproject.toml)
 UV := .uv/$(UV_VERSION)/bin/uv
 HOST_PATH := $(PATH)
+# pytest-xdist workers for make test: the suite waits on single-threaded work (JVM and
+# interpreter start-up, servers) much of the time, so two workers use both cores of CI.
+TEST_WORKERS ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: help env lock java demo test test-fast lint format serve argo airflow clean
@@ -48,13 +51,13 @@ demo: env java ## Run the whole pipeline on demo data and print a summary
 	@echo
 	@$(BIN)/angler summary --reports reports
 
-test: env java ## Lint, then run the whole test suite
+test: env java ## Lint, then run the whole test suite (TEST_WORKERS=2 pytest-xdist workers)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 test-fast: env ## Run the tests that need neither Spark nor DVC
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow"
 
 lint: env ## Lint and check formatting with ruff
 	$(BIN)/ruff check .

@@ -5,12 +5,21 @@ store, the pipeline run in-process on demo data, and main's pipeline reproduced 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
+from helpers.built_once import built_once
 from helpers.git_repo import copy_repo, reproduce_and_commit
 from helpers.paths import MAIN_PARAMS, SHARED_DATA, SMALL_DEMO, write_params
+
+# pytest-xdist's workers run under execnet, whose __main__ has neither __spec__ nor __file__.
+# PySpark (which Great Expectations imports) then takes the worker for a doctest run and exits
+# it, as Spark Connect's extras are not installed (pyspark/sql/connect/utils.py).
+if os.environ.get("PYTEST_XDIST_WORKER") and not hasattr(sys.modules["__main__"], "__file__"):
+    sys.modules["__main__"].__file__ = "xdist-worker"
 
 
 @pytest.fixture(scope="session")
@@ -31,28 +40,54 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def mlflow_store(tmp_path_factory) -> str:
-    """A throwaway MLflow store for the whole run, so tests never touch ./mlflow.db."""
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-    os.environ["MLFLOW_TRACKING_URI"] = uri
+def demo_build(tmp_path_factory) -> Path:
+    """The whole pipeline, in-process, on a small demo corpus (data, model, export), with
+    its own MLflow store (mlflow.db), built once for the whole test run."""
+    return built_once(tmp_path_factory, "demo-run", build_demo_run)
+
+
+def build_demo_run(root: Path) -> None:
+    from helpers.stage_runner import run_data_stages, run_model_stages
+
+    os.environ.setdefault("ANGLER_SPARK_LOG_LEVEL", "ERROR")
+    params = write_params(root / "params.yaml", **SMALL_DEMO)
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+    try:
+        run_model_stages(run_data_stages(root, params), params)
+    finally:
+        os.environ.pop("MLFLOW_TRACKING_URI")
+        if before is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = before
+
+
+@pytest.fixture(scope="session")
+def mlflow_store(demo_build, tmp_path_factory) -> str:
+    """This worker's MLflow store, so tests never touch ./mlflow.db: a copy of the demo
+    run's, which holds its run and its registered model."""
+    path = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
+    shutil.copy(demo_build / "mlflow.db", path)
+    os.environ["MLFLOW_TRACKING_URI"] = uri = f"sqlite:///{path}"
     return uri
 
 
 @pytest.fixture(scope="session")
-def demo_run(spark, mlflow_store, tmp_path_factory) -> Path:
-    """The whole pipeline, in-process, on a small demo corpus: data, model, export."""
-    from helpers.stage_runner import run_data_stages, run_model_stages
-
-    root = tmp_path_factory.mktemp("demo-run")
-    params = write_params(root / "params.yaml", **SMALL_DEMO)
-    run_data_stages(root, params)
-    return run_model_stages(root, params)
+def demo_run(demo_build, mlflow_store) -> Path:
+    """The demo run (read it, do not change it), with MLFLOW_TRACKING_URI on this worker's
+    copy of its store."""
+    return demo_build
 
 
 @pytest.fixture(scope="session")
 def reproduced_main(tmp_path_factory) -> Path:
     """A copy of the repository whose main commits its own `dvc repro` of the demo data, and
-    whose DVC cache holds every output. Tests copy it (`copy_checkout`) or clone it."""
-    return reproduce_and_commit(
-        copy_repo(tmp_path_factory.mktemp("main") / "angler", **MAIN_PARAMS)
+    whose DVC cache holds every output, built once for the whole test run. Tests copy it
+    (`copy_checkout`) or clone it."""
+    return (
+        built_once(
+            tmp_path_factory,
+            "main",
+            lambda folder: reproduce_and_commit(copy_repo(folder / "angler", **MAIN_PARAMS)),
+        )
+        / "angler"
     )
