@@ -10,8 +10,8 @@ EXTRAS := dev airflow s3
 UV_VERSION := $(shell sed -n 's/^required-version = "==\([^"]*\)".*/\1/p' pyproject.toml)
 UV := .uv/$(UV_VERSION)/bin/uv
 HOST_PATH := $(PATH)
-# pytest-xdist workers for make test: the suite waits on single-threaded work (JVM and
-# interpreter start-up, servers) much of the time, so two workers use both cores of CI.
+# pytest-xdist workers for make test-fast. The whole suite runs serially: its pipeline runs
+# train TensorFlow on every core, and two workers took as long as one (BENCHMARKS.md).
 TEST_WORKERS ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -54,12 +54,12 @@ demo: env java ## Run the whole pipeline on demo data and print a summary
 	@echo
 	@$(BIN)/angler summary --reports reports
 
-test: env java ## Lint, then run the whole test suite (TEST_WORKERS=2 pytest-xdist workers)
+test: env java ## Lint, then run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-test-fast: env ## Run the tests that need neither Spark nor DVC
+test-fast: env ## Run the tests that need neither Spark nor DVC (TEST_WORKERS=2 workers)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow"
 
 lint: env ## Lint and check formatting with ruff

@@ -37,6 +37,7 @@ TINY = {
     "validate.min_rows": 500,
     "train.epochs": 1,
     "train.max_train_rows": 1000,
+    "model.ngram_buckets": 262144,
 }
 
 

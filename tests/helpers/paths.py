@@ -19,6 +19,9 @@ SMALL_DEMO = {
     "train.epochs": 3,
     "train.batch_size": 128,
     "train.early_stopping_patience": 2,
+    # A quarter of params.yaml's hash buckets: 4,000 URLs fill few of them, and the models
+    # every pipeline test trains, evaluates and exports are a quarter of the size.
+    "model.ngram_buckets": 262144,
     # A few hundred benign URLs per source: the 1% threshold chosen on validation does not
     # carry over to such a small test split, so the benign-source limits are loose here.
     "promote.max_worst_benign_fpr": 0.3,

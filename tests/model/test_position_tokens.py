@@ -29,6 +29,14 @@ def tokens(url: str) -> list[str]:
             ["s:a", "s:b", "s:c", "s:d", "s:e", "s:f", "s:g"]
             + ["d:example", "t:org", "n:6", "ip:0"],
         ),
+        # No name before the TLD, an empty label, a two-part suffix, an IPv6 host.
+        ("http://localhost/x", ["t:localhost", "p:x", "n:1", "ip:0"]),
+        ("http://a..b/", ["s:a", "t:b", "n:3", "ip:0"]),
+        (
+            "http://mail.example.co.uk/Inbox",
+            ["s:mail", "s:example", "d:co", "t:uk", "p:inbox", "n:4", "ip:0"],
+        ),
+        ("http://[::1]:8080/a", ["t:[::1]", "p:a", "n:1", "ip:1"]),
     ],
 )
 def test_words_are_tagged_by_where_they_sit(url, expected):

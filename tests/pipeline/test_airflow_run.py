@@ -15,7 +15,7 @@ import pytest
 from angler.orchestration import GPU_STAGES, SPARK_STAGES, stage_graph
 
 from helpers.airflow_engine import airflow_running, airflow_settings
-from helpers.git_repo import copy_checkout, copy_repo, git
+from helpers.git_repo import copy_checkout, git
 from helpers.paths import MAIN_PARAMS, write_params
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.engines]
@@ -72,10 +72,18 @@ def assert_pushed_from_the_pinned_commit(api, repo: Path, run_id: str, run: dict
     return body
 
 
-def test_local_executor_retrains_then_the_monitor_finds_drift_and_starts_retraining(
+def test_local_executor_runs_the_spark_stages_on_the_cluster_then_the_monitor_finds_drift(
     spark_standalone, reproduced_main, tmp_path
 ):
-    repo = with_origin(copy_repo(tmp_path / "angler", **MAIN_PARAMS))
+    """main's checkout with its DVC cache and a change to the Spark session module, which
+    every data stage and no other depends on: the data stages run again, through
+    spark-submit on the standalone cluster, and give main's outputs again, so the model
+    stages are up to date (the Celery test runs them)."""
+    repo = copy_checkout(reproduced_main, tmp_path / "angler")
+    with (repo / "angler" / "data" / "spark.py").open("a") as module:
+        module.write("# changed by a test\n")
+    git(repo, "commit", "-qam", "a change to the Spark session module")
+    with_origin(repo)
     settings = airflow_settings(tmp_path / "airflow", repo, "LocalExecutor")
     with airflow_running(settings | spark_connection(spark_standalone.master)) as api:
         run_id, run, _ = retrain(api, timeout=900)
