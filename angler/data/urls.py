@@ -44,7 +44,7 @@ class ParsedUrl:
     userinfo: str
     host: str  # lower-case ASCII (IDNA) host, or an IP address
     port: int | None  # None for the scheme's default port
-    registered_domain: str  # e.g. example.co.uk; the IP itself for IP hosts
+    registered_domain: str  # e.g. example.co.uk, name.blogspot.com; the IP for IP hosts
     subdomain: str
     suffix: str  # public suffix, "" for IP hosts
     path: str
@@ -127,10 +127,7 @@ def parse_url(raw: str | None, max_length: int = 8192) -> ParsedUrl:
 
     netloc = (f"{userinfo}@" if userinfo else "") + host + (f":{port}" if port else "")
     rest_of_url = path + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
-    key_host = host
-    first_label = subdomain.split(".", 1)[0]
-    if subdomain and WWW_LABEL_RE.match(first_label):
-        key_host = host[len(first_label) + 1 :]
+    key_host = _without_www(host, subdomain)
     key_netloc = (f"{userinfo}@" if userinfo else "") + key_host + (f":{port}" if port else "")
     key_rest = (
         path.rstrip("/") + (f"?{query}" if query else "") + (f"#{fragment}" if fragment else "")
@@ -220,4 +217,19 @@ def _domain_parts(host: str, is_ip: bool) -> tuple[str, str, str]:
         raise UrlError("host has no public suffix")
     if not parts.domain:
         raise UrlError("host is a public suffix")
-    return f"{parts.domain}.{parts.suffix}", parts.subdomain, parts.suffix
+    return _site(_without_www(host, parts.subdomain)), parts.subdomain, parts.suffix
+
+
+def _without_www(host: str, subdomain: str) -> str:
+    """The host without a leading www label, where that label is part of the subdomain."""
+    first_label = subdomain.split(".", 1)[0]
+    return host[len(first_label) + 1 :] if subdomain and WWW_LABEL_RE.match(first_label) else host
+
+
+def _site(host: str) -> str:
+    """The registered domain, with the private section of the Public Suffix List counted as
+    suffixes: each blog on blogspot.com, host on duckdns.org or app on workers.dev is a site
+    of its own, not one site with millions of owners. A host that is itself a private
+    suffix (blogspot.com, an EC2 host name) is its own site."""
+    parts = _extractor()(host, include_psl_private_domains=True)
+    return f"{parts.domain}.{parts.suffix}" if parts.domain else host

@@ -101,6 +101,26 @@ def test_parse_splits_parts():
 
 
 @pytest.mark.parametrize(
+    ("raw", "site"),
+    [
+        ("https://cooking-notes.blogspot.com/2020/01/soup.html", "cooking-notes.blogspot.com"),
+        ("https://www.cooking-notes.blogspot.com/", "cooking-notes.blogspot.com"),
+        ("http://www2.paypal.com.verify.duckdns.org/login", "verify.duckdns.org"),
+        ("https://app.example.workers.dev/", "example.workers.dev"),
+        ("https://www.blogspot.com/", "blogspot.com"),  # the platform's own site
+        ("http://ec2-3-80-1-2.compute-1.amazonaws.com/x", "ec2-3-80-1-2.compute-1.amazonaws.com"),
+        ("https://sites.google.com/site/recovery", "google.com"),  # not a private suffix
+    ],
+)
+def test_sites_on_shared_platforms_are_their_owners(raw, site):
+    """Private suffixes are split by owner; the URL's key and subdomain are unchanged."""
+    parsed = parse_url(raw)
+    assert parsed.registered_domain == site
+    assert parsed.suffix in {"com", "org", "dev"}
+    assert not parsed.url_key.startswith("www")
+
+
+@pytest.mark.parametrize(
     ("raw", "reason"),
     [
         (None, "empty URL"),
