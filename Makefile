@@ -11,7 +11,7 @@ UV_VERSION := $(shell sed -n 's/^required-version = "==\([^"]*\)".*/\1/p' pyproj
 UV := .uv/$(UV_VERSION)/bin/uv
 HOST_PATH := $(PATH)
 # pytest-xdist workers for make test-fast. The whole suite runs serially: its pipeline runs
-# train TensorFlow on every core, and two workers took as long as one (BENCHMARKS.md).
+# keep both cores busy on their own, and two workers gained nothing (BENCHMARKS.md).
 TEST_WORKERS ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
