@@ -113,7 +113,7 @@ def test_parse_splits_parts():
     ],
 )
 def test_sites_on_shared_platforms_are_their_owners(raw, site):
-    """Private suffixes are split by owner; the URL's key and subdomain are unchanged."""
+    """Private suffixes are split by owner; the suffix and url_key stay the public ones."""
     parsed = parse_url(raw)
     assert parsed.registered_domain == site
     assert parsed.suffix in {"com", "org", "dev"}
