@@ -72,7 +72,7 @@ class ValidateParams:
 @dataclass(frozen=True)
 class ModelParams:
     max_length: int  # bytes of url_key the CNN reads
-    ngram_buckets: int  # hash buckets shared by character n-grams and word tokens
+    ngram_buckets: int  # hash buckets shared by byte n-grams and word tokens
     bag_dim: int
     position_tokens: bool  # words tagged subdomain/name/TLD/path, in the bag and the TF-IDF
     byte_embedding_dim: int
@@ -81,6 +81,10 @@ class ModelParams:
     hidden_units: int
     dropout: float
     tfidf_c: float  # C of the TF-IDF logistic regression averaged in; 0 turns it off
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.ngram_buckets <= 2**32:  # the n-gram hash picks from 32 bits
+            raise ParamsError("model.ngram_buckets must be between 1 and 2^32")
 
 
 @dataclass(frozen=True)

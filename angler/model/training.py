@@ -21,7 +21,7 @@ from angler.model.network import (
     TfidfLogit,
     build_model,
     canonical_url_text,
-    char_ngram_ids,
+    hashed_pieces,
     with_tfidf_logit,
 )
 from angler.params import ModelParams, TrainParams
@@ -169,19 +169,18 @@ def ngram_counts(urls: pd.Series, buckets: int, with_positions: bool, batch_size
     """Sparse [URLs, buckets] counts of the hashed pieces TfidfLogit sees."""
     from scipy import sparse
 
-    ids, lengths = [], []
+    columns, rows = [], []
     for start in range(0, len(urls), batch_size):
         batch = tf.constant(urls.iloc[start : start + batch_size].to_numpy(dtype=object))
-        ragged = char_ngram_ids(canonical_url_text(batch), buckets, with_positions)
-        ids.append(ragged.flat_values.numpy())
-        lengths.append(ragged.row_lengths().numpy())
-    columns = np.concatenate(ids) if ids else np.zeros(0, np.int64)
-    indptr = np.concatenate([[0], np.cumsum(np.concatenate(lengths))]) if lengths else [0]
-    counts = sparse.csr_matrix(
-        (np.ones(len(columns), np.float32), columns, indptr), shape=(len(urls), buckets)
+        ids, id_rows = hashed_pieces(canonical_url_text(batch), buckets, with_positions)
+        columns.append(ids.numpy())
+        rows.append(id_rows.numpy() + start)
+    columns = np.concatenate(columns) if columns else np.zeros(0, np.int64)
+    rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    counts = sparse.coo_matrix(
+        (np.ones(len(columns), np.float32), (rows, columns)), shape=(len(urls), buckets)
     )
-    counts.sum_duplicates()
-    return counts
+    return counts.tocsr()  # sums the duplicates
 
 
 def fit_tfidf_logit(

@@ -53,6 +53,16 @@ def test_inference_benchmark_runs_tiny(demo_run, tmp_path):
     assert set(measured["urls_per_second"]) == {"1", "8", "64", "256", "1024", "4096"}
     assert 0 < measured["single_url_ms"]["p50"] <= measured["single_url_ms"]["p99"]
 
+    against = tmp_path / "against.json"
+    result = run_script(
+        "inference.py",
+        *("--model", str(model), "--against", str(model)),
+        *("--shards", str(demo_run / "data" / "shards"), "--tiny", "--out", str(against)),
+    )
+    assert result.stdout.startswith("| batch 1024, interleaved |")
+    compared = json.loads(against.read_text())
+    assert compared["urls_per_second"]["model"] > 0 and compared["ratio"] > 0
+
 
 def test_baseline_benchmark_runs_tiny(demo_run, tmp_path):
     out = tmp_path / "baseline.json"

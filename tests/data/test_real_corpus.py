@@ -6,6 +6,12 @@ import json
 import pandas as pd
 import pytest
 
+from helpers.behaviour import (
+    BRAND_IN_SUBDOMAIN,
+    ORDINARY_PAGES,
+    model_scorer,
+    operating_threshold,
+)
 from helpers.paths import write_params
 from helpers.stage_runner import run_data_stages, run_model_stages
 
@@ -76,3 +82,18 @@ def test_real_sample_model_rarely_flags_ordinary_sites(run):
     crawl = metrics["test"]["by_source"][CRAWL]
     assert crawl["n"] > 50
     assert crawl["fpr_at_operating"] < MAX_CRAWL_FPR, metrics["test"]["by_source"]
+
+
+@pytest.fixture(scope="module")
+def score(run):
+    return model_scorer(run)
+
+
+@pytest.mark.parametrize("url", ORDINARY_PAGES)
+def test_real_sample_model_passes_ordinary_pages_of_small_sites(run, score, url):
+    assert score(url)[0] < operating_threshold(run)
+
+
+@pytest.mark.parametrize("url", BRAND_IN_SUBDOMAIN)
+def test_real_sample_model_flags_a_brand_in_an_unrelated_subdomain(run, score, url):
+    assert score(url)[0] >= operating_threshold(run)

@@ -1,9 +1,12 @@
-"""The position tokens of a URL, checked by hand: where each word sits decides its feature."""
+"""The position tokens of a URL, checked by hand: where each word sits decides its feature,
+and the host's shape is counted in capped steps."""
 
 import pytest
 import tensorflow as tf
 
 from angler.model.network import canonical_url_text, position_tokens
+
+HOST_SHAPE = ("hl:", "hd:", "hh:")
 
 
 def tokens(url: str) -> list[str]:
@@ -40,7 +43,24 @@ def tokens(url: str) -> list[str]:
     ],
 )
 def test_words_are_tagged_by_where_they_sit(url, expected):
-    assert tokens(url) == expected
+    assert [t for t in tokens(url) if not t.startswith(HOST_SHAPE)] == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "shape"),
+    [
+        ("http://www.paypal.com", ["hl:1", "hd:0", "hh:0"]),
+        ("https://PayPal.com.secure-login.example.net/x", ["hl:4", "hd:0", "hh:1"]),
+        ("http://user@185.212.44.10:8080/bank/login", ["hl:1", "hd:4", "hh:0"]),
+        # Length, digits and hyphens are capped at 64+ bytes, 4 and 3.
+        (
+            "http://x1-2-3-4.a-very-long-machine-made-host-name-0123456789.example.com.tr/",
+            ["hl:8", "hd:4", "hh:3"],
+        ),
+    ],
+)
+def test_the_host_shape_is_counted_in_capped_steps(url, shape):
+    assert [t for t in tokens(url) if t.startswith(HOST_SHAPE)] == shape
 
 
 def test_the_same_brand_is_a_different_token_as_name_and_as_subdomain():

@@ -33,6 +33,8 @@ def test_corpus_path_is_relative_to_the_project(tmp_path):
         ({"evaluate.source_slices": ["a"]}, "evaluate.source_slices: expected a mapping"),
         ({"evaluate.source_slices": {"x": "a"}}, "evaluate.source_slices.x: expected a list"),
         ({"evaluate.source_slices": {"test": ["a"]}}, "source_slices: test is taken"),
+        ({"model.ngram_buckets": 0}, "model.ngram_buckets must be between 1 and 2"),
+        ({"model.ngram_buckets": 2**33}, "model.ngram_buckets must be between 1 and 2"),
     ],
 )
 def test_bad_params_name_the_key(tmp_path, overrides, message):
