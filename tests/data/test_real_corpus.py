@@ -8,6 +8,7 @@ import pytest
 
 from helpers.behaviour import (
     BRAND_IN_SUBDOMAIN,
+    ORDINARY_GOOGLE_SITES,
     ORDINARY_PAGES,
     model_scorer,
     operating_threshold,
@@ -91,6 +92,11 @@ def score(run):
 
 @pytest.mark.parametrize("url", ORDINARY_PAGES)
 def test_real_sample_model_passes_ordinary_pages_of_small_sites(run, score, url):
+    assert score(url)[0] < operating_threshold(run)
+
+
+@pytest.mark.parametrize("url", ORDINARY_GOOGLE_SITES)
+def test_real_sample_model_passes_ordinary_google_sites(run, score, url):
     assert score(url)[0] < operating_threshold(run)
 
 

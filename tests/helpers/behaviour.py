@@ -14,6 +14,11 @@ ORDINARY_PAGES = (  # pages of small sites no training data names
     "https://www.verdant-yoga.net/services/classes/",
     "http://smithandpartners-law.com/blog/2021/03/new-office",
 )
+ORDINARY_GOOGLE_SITES = (  # the feeds list Google Sites pages by the hundred, the benign
+    # sources hardly any: a model that trains on them learns the platform (BENCHMARKS.md)
+    "https://sites.google.com/view/riverside-chess-club/home",
+    "https://sites.google.com/site/smithfamilyfarm/",
+)
 BRAND_IN_SUBDOMAIN = (  # a brand in the subdomain of an unrelated registered domain
     "https://paypal.secure-account.kestrel-outdoor.de/signin",
     "http://appleid.apple.com.verify.marisolbakery.com/login",
