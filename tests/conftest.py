@@ -4,6 +4,7 @@ store, the pipeline run in-process on demo data, and main's pipeline reproduced 
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -20,6 +21,10 @@ from helpers.paths import MAIN_PARAMS, SHARED_DATA, SMALL_DEMO, write_params
 # it, as Spark Connect's extras are not installed (pyspark/sql/connect/utils.py).
 if os.environ.get("PYTEST_XDIST_WORKER") and not hasattr(sys.modules["__main__"], "__file__"):
     sys.modules["__main__"].__file__ = "xdist-worker"
+
+# As the CLI does: py4j logs at INFO when a gateway connection is garbage-collected, and at
+# interpreter exit that reaches a handler whose stream (pytest's capture) is already closed.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")

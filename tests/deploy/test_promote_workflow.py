@@ -260,8 +260,10 @@ def test_a_model_planted_in_the_pr_remote_is_never_promoted(repo, shared, tmp_pa
 
     promoter = tmp_path / "promoter"  # the promote job's fresh checkout, with no DVC cache
     git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(promoter))
+    (promoter / ".venv").symlink_to(REPO_ROOT / ".venv")  # the job's set-up step: make env
     steps = play_push(promoter, shared, before)
-    assert steps["pipeline.sh"].returncode == 0, steps["pipeline.sh"].output[-3000:]
+    failed = {name: step.output[-3000:] for name, step in steps.items() if step.returncode}
+    assert steps["pipeline.sh"].returncode == 0, failed
     assert directory_digest(promoter / "models" / "angler") != planted
     rebuilt = yaml.safe_load((promoter / "dvc.lock").read_text())["stages"]["export"]
     assert rebuilt["outs"][0]["md5"] != planted_hash
