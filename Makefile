@@ -10,8 +10,8 @@ EXTRAS := dev airflow s3
 UV_VERSION := $(shell sed -n 's/^required-version = "==\([^"]*\)".*/\1/p' pyproject.toml)
 UV := .uv/$(UV_VERSION)/bin/uv
 HOST_PATH := $(PATH)
-# pytest-xdist workers for make test and make test-fast. Run serially, the suite kept 0.9 of
-# the 2 cores busy (it waits on servers and subprocesses): 33 min serially, 22 min on two.
+# pytest-xdist workers for make test and make test-fast. The suite mostly waits on servers
+# and subprocesses: on 2 cores, two workers take 22 min where one process takes 33.
 TEST_WORKERS ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 

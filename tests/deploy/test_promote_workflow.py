@@ -19,7 +19,15 @@ from angler.deploy.serving import MODEL_ENV, read_promotion
 
 from helpers.git_repo import copy_checkout, git
 from helpers.paths import MAIN_PARAMS, REPO_ROOT, write_params
-from helpers.workflow_runner import EXPRESSION, SETUP_STEPS, Job, Step, job_env, run_steps
+from helpers.workflow_runner import (
+    EXPRESSION,
+    SETUP_STEPS,
+    Job,
+    Step,
+    failed_steps,
+    job_env,
+    run_steps,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -162,7 +170,7 @@ def test_a_better_model_merged_goes_to_staging_then_production_then_a_revert_rol
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
     git(repo, "commit", "-qam", "Merge pull request #8: one more epoch")
     steps = play_push(repo, shared, before)
-    failed = {name: step.output[-3000:] for name, step in steps.items() if step.returncode}
+    failed = failed_steps(steps)
     assert not failed, failed
 
     report = json.loads((repo / "comment" / "report.json").read_text())
@@ -191,7 +199,7 @@ def test_a_better_model_merged_goes_to_staging_then_production_then_a_revert_rol
     assert refused["promote-production.sh"].returncode == 2
     assert f"not {first.version}" in refused["promote-production.sh"].output
     steps = play_production(repo, shared, promoted.version)
-    failed = {name: step.output[-3000:] for name, step in steps.items() if step.returncode}
+    failed = failed_steps(steps)
     assert not failed, failed
     assert pinned(repo) == promoted and champion(shared) == promoted.version
     assert git(repo, "log", "--format=%s", "-1", "origin/main") == (
@@ -262,7 +270,7 @@ def test_a_model_planted_in_the_pr_remote_is_never_promoted(repo, shared, tmp_pa
     git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(promoter))
     (promoter / ".venv").symlink_to(REPO_ROOT / ".venv")  # the job's set-up step: make env
     steps = play_push(promoter, shared, before)
-    failed = {name: step.output[-3000:] for name, step in steps.items() if step.returncode}
+    failed = failed_steps(steps)
     assert steps["pipeline.sh"].returncode == 0, failed
     assert directory_digest(promoter / "models" / "angler") != planted
     rebuilt = yaml.safe_load((promoter / "dvc.lock").read_text())["stages"]["export"]

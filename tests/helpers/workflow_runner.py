@@ -51,6 +51,11 @@ class StepResult:
     output: str = ""
 
 
+def failed_steps(steps: dict[str, StepResult]) -> dict[str, str]:
+    """The end of each failed step's output, by step name: an assertion message."""
+    return {name: step.output[-3000:] for name, step in steps.items() if step.returncode}
+
+
 class Job:
     """Calls commands in `repo` with the job's env and the venv on PATH (the workflow's "Put
     the environment on PATH" step), none of GitHub's own variables set. After a failure the
