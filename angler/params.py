@@ -31,6 +31,11 @@ class DataParams:
     corpus: str
     demo_size: int
     max_url_length: int
+    sample_fraction: float  # share of the sites ingest keeps, by a seeded hash; 1.0 for all
+
+    def __post_init__(self) -> None:
+        if not 0 < self.sample_fraction <= 1:
+            raise ParamsError("data.sample_fraction must be in (0, 1]")
 
     def corpus_path(self, root: Path) -> Path | None:
         """The corpus directory resolved against the project root; None for the demo."""

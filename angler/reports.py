@@ -9,7 +9,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 # Rows a stage may legitimately not pass on, each counted in its report.
-SET_ASIDE = ("quarantined", "duplicates", "merged")
+SET_ASIDE = ("quarantined", "sampled_out", "duplicates", "merged")
 
 
 def write_report(path: Path, stage: str, report: dict) -> dict:

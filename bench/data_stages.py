@@ -1,10 +1,12 @@
-"""Benchmark the Spark data stages (ingest -> featurize) on a corpus.
+"""Benchmark the pipeline's stages on a corpus: the data stages (ingest -> validate),
+or with `--all` every stage up to export, at the corpus's full size or a share of its sites.
 
 Runs each stage command exactly as dvc.yaml does, in a scratch folder, with Spark
 `local[2]`, and samples the resident memory of the whole process tree (Python driver,
 JVM, Python workers). Prints one Markdown table row and writes JSON.
 
     python bench/data_stages.py --corpus ../shared/data --out bench/results/data_stages.json
+    python bench/data_stages.py --all --fraction 0.25 --out bench/results/scaling_0.25.json
     python bench/data_stages.py --tiny      # the committed fixture corpus, as `make test` runs it
 """
 
@@ -26,12 +28,13 @@ import yaml
 from result_file import write_result
 
 REPO = Path(__file__).resolve().parents[1]
-STAGES = ("ingest", "label", "split", "featurize")
+DATA_STAGES = ("ingest", "label", "split", "featurize", "validate")
+ALL_STAGES = (*DATA_STAGES, "train", "evaluate", "export")
 
 
-def stage_commands() -> dict[str, str]:
+def stage_commands(stages: tuple[str, ...]) -> dict[str, str]:
     pipeline = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    return {name: " ".join(pipeline[name]["cmd"].split()) for name in STAGES}
+    return {name: " ".join(pipeline[name]["cmd"].split()) for name in stages}
 
 
 def peak_rss(process: subprocess.Popen, interval: float = 0.2) -> list[int]:
@@ -66,6 +69,8 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, help="corpus directory (default: ../shared/data)")
     parser.add_argument("--tiny", action="store_true", help="use the committed fixture corpus")
     parser.add_argument("--master", default="local[2]", help="Spark master (default local[2])")
+    parser.add_argument("--all", action="store_true", help="every stage up to export")
+    parser.add_argument("--fraction", type=float, default=1.0, help="data.sample_fraction")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args()
     corpus = (
@@ -75,22 +80,29 @@ def main() -> None:
         sys.exit(f"no corpus at {corpus}")
 
     env = {**os.environ, "SPARK_MASTER": args.master, "ANGLER_SPARK_LOG_LEVEL": "ERROR"}
+    env.pop("MLFLOW_TRACKING_URI", None)  # the scratch folder's own SQLite store
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     with tempfile.TemporaryDirectory(prefix="angler-bench-") as scratch:
         workdir = Path(scratch)
         params = yaml.safe_load((REPO / "params.yaml").read_text())
         params["data"]["corpus"] = str(corpus.resolve())
+        params["data"]["sample_fraction"] = args.fraction
+        if args.tiny:  # 25 URLs: the params tests/pipeline/test_data_stages.py gives them
+            params["validate"]["min_rows"] = 10
+            params["split"]["temporal_months"] = 1
         (workdir / "params.yaml").write_text(yaml.safe_dump(params))
         stages = {}
-        for name, command in stage_commands().items():
+        for name, command in stage_commands(ALL_STAGES if args.all else DATA_STAGES).items():
             seconds, rss = run_stage(command, workdir, env)
             stages[name] = {"seconds": round(seconds, 1), "peak_rss_mib": rss // 2**20}
-        rows = json.loads((workdir / "reports/ingest.json").read_text())["rows_in"]
+        ingest = json.loads((workdir / "reports/ingest.json").read_text())
+        rows = ingest["rows_in"] - ingest["sampled_out"]
 
     total = sum(s["seconds"] for s in stages.values())
     result = {
-        "benchmark": "data_stages",
+        "benchmark": "all_stages" if args.all else "data_stages",
         "corpus": "fixture" if args.tiny else str(corpus),
+        "fraction": args.fraction,
         "master": args.master,
         "rows_in": rows,
         "wall_seconds": round(total, 1),
@@ -104,8 +116,10 @@ def main() -> None:
         },
     }
     per_stage = ", ".join(f"{k} {v['seconds']} s" for k, v in stages.items())
+    which = "all stages" if args.all else "data stages"
     print(
-        f"| data stages ({result['corpus']}, {args.master}) | {rows:,} rows | {total:.0f} s "
+        f"| {which} ({result['corpus']}, {args.master}, x{args.fraction:g}) | {rows:,} rows "
+        f"| {total:.0f} s "
         f"| {result['urls_per_second']:,} URLs/s | {result['peak_rss_mib']:,} MiB | {per_stage} |"
     )
     write_result(args.out, result)

@@ -33,10 +33,10 @@ from angler.params import load_params  # noqa: E402
 
 
 def months_after_cutoff(run: Path) -> list[str]:
-    """Every month from the temporal cutoff (reports/split.json) to the last one seen."""
-    cutoff = pd.Timestamp(
-        json.loads((run / "reports" / "split.json").read_text())["temporal_cutoff"]
-    )
+    """Every month from the earliest source's temporal cutoff (reports/split.json) to the
+    last one seen."""
+    cutoffs = json.loads((run / "reports" / "split.json").read_text())["temporal_cutoffs"]
+    cutoff = pd.Timestamp(min(cutoffs.values()))
     seen = pd.read_parquet(run / "data" / "features", columns=["first_seen"])["first_seen"]
     newest = seen.max().tz_convert(None)  # stored as UTC instants
     return [str(m) for m in pd.period_range(cutoff.tz_localize(None), newest, freq="M")]

@@ -41,11 +41,16 @@ from angler.params import ValidateParams
 NUMERIC_DTYPES = ["int8", "int16", "int32", "int64", "float32", "float64", "Int32", "Int64"]
 MAX_ENTROPY_BITS = 8  # Shannon entropy of a byte string is at most log2(256)
 
-# Surface forms of the model input that say how a feed wrote the URL, not what it points to.
+# Surface forms of the model input that say how a feed wrote the URL, not what it points to:
+# a scheme, www. or a trailing slash left in; upper-case letters (outside %-escapes), which
+# a source that lower-cased its URLs (DeepURLBench) lacks; a bare host with no path or
+# query, which some lists hold far more of than others (TweetFeed, Citizen Lab).
 SHORTCUT_PATTERNS = {
     "starts_with_scheme": r"^[a-z][a-z0-9+.-]*://",
     "starts_with_www": WWW_HOST_PATTERN,
     "trailing_slash": r"/$",
+    "upper_case": r"(?<!%)(?<!%[0-9A-Fa-f])[A-Z]",
+    "bare_host": r"^[^/?#]*$",
 }
 
 _BUILD_TIME = re.compile(r"\?d=[0-9]{8}T[0-9]{6}\.[0-9]+Z")

@@ -152,9 +152,11 @@ def ingest_corpus(
     max_url_length: int,
     out: Path,
     quarantine: Path,
+    sample: tuple[float, int] = (1.0, 0),
 ) -> dict:
     """Run the whole ingest on the `feeds` of `corpus` (angler.data.feeds.discover_feeds);
-    write Parquet to `out`, bad rows to `quarantine`."""
+    write Parquet to `out`, bad rows to `quarantine`. `sample` is (fraction, seed): keep
+    that share of the sites, whole, chosen by a seeded hash (1.0 keeps everything)."""
     log.info("reading %d feed files from %s", len(feeds), corpus)
     parsed = parse_rows(read_feeds(spark, feeds, corpus), max_url_length).persist()
     per_file = {row["file"]: row["count"] for row in parsed.groupBy("file").count().collect()}
@@ -163,6 +165,10 @@ def ingest_corpus(
     write_quarantine(bad.toPandas(), quarantine)
     valid = parsed.where(F.col("reason").isNull())
     n_valid = valid.count()
+    fraction, seed = sample
+    if fraction < 1:
+        valid = valid.where(site_share(seed) < fraction)
+    n_sampled = valid.count() if fraction < 1 else n_valid
     write_table(dedupe_per_feed(valid), out, ["source", "url_key"])
     rows_out = spark.read.parquet(str(out)).count()
     reasons = quarantine_reasons(bad)
@@ -184,9 +190,16 @@ def ingest_corpus(
         "rows_in": rows_read,
         "rows_out": rows_out,
         "quarantined": rows_read - n_valid,
-        "duplicates": n_valid - rows_out,
+        "sampled_out": n_valid - n_sampled,
+        "duplicates": n_sampled - rows_out,
         "quarantine_reasons": reasons,
     }
+
+
+def site_share(seed: int) -> Column:
+    """A seeded number in [0, 1) for each row's site: the same for every URL of a site."""
+    buckets = 1_000_000
+    return F.pmod(F.xxhash64(F.lit(seed), "registered_domain"), F.lit(buckets)) / buckets
 
 
 def quarantine_reasons(bad: DataFrame) -> dict[str, int]:

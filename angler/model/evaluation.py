@@ -26,13 +26,14 @@ PLOTTED_SLICES = ("test", "temporal")
 def evaluation_slices(
     test: pd.DataFrame, temporal: pd.DataFrame, source_slices: dict[str, tuple[str, ...]]
 ) -> dict[str, pd.DataFrame]:
-    """The domain-disjoint test split; the temporal slice: the newest months' new domains
-    scored against test's benign URLs (dated feeds are mostly phishing only); and each of
+    """The domain-disjoint test split; the temporal slice: the domains first seen in each
+    dated source's newest months, both classes (where no benign source is dated, its
+    phishing is scored against test's benign URLs instead); and each of
     `evaluate.source_slices`: the test URLs of those sources alone."""
-    if temporal["label"].eq(1).any():
-        temporal = pd.concat([temporal, test[test["label"] == 0]])
-    else:
+    if not temporal["label"].eq(1).any():
         temporal = temporal.iloc[0:0]
+    elif not temporal["label"].eq(0).any():
+        temporal = pd.concat([temporal, test[test["label"] == 0]])
     slices = {"test": test, "temporal": temporal}
     for name, sources in source_slices.items():
         slices[name] = test[test["source"].isin(sources)]

@@ -79,6 +79,34 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(round(time.perf_counter() - self._start, 2))
 
 
+class ProgressLog(keras.callbacks.Callback):
+    """A line every `every_seconds` within an epoch: step, URLs/s and time left in it."""
+
+    def __init__(self, steps: int, batch_size: int, every_seconds: float = 30.0):
+        super().__init__()
+        self.steps, self.batch_size, self.every = steps, batch_size, every_seconds
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+        self._start = self._last = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        if now - self._last < self.every or batch + 1 >= self.steps:
+            return
+        self._last = now
+        rate = (batch + 1) / (now - self._start)
+        log.info(
+            "epoch %d: step %d/%d, %s URLs/s, %.0f s left in the epoch, loss %.4f",
+            self._epoch,
+            batch + 1,
+            self.steps,
+            f"{rate * self.batch_size:,.0f}",
+            (self.steps - batch - 1) / rate,
+            (logs or {}).get("loss", float("nan")),
+        )
+
+
 def train_model(
     model_params: ModelParams,
     train_params: TrainParams,
@@ -97,8 +125,10 @@ def train_model(
             metrics=[keras.metrics.AUC(name="auc")],
         )
     timer = EpochTimer()
+    steps = -(-len(train) // train_params.batch_size)
     callbacks: list[keras.callbacks.Callback] = [
         timer,
+        ProgressLog(steps, train_params.batch_size),
         keras.callbacks.EarlyStopping(
             monitor="val_auc",
             mode="max",

@@ -20,7 +20,8 @@ def main(
     """Read the raw feeds, normalise and parse URLs, quarantine bad rows.
 
     Reads every feed of data.corpus with Spark (or the seeded demo corpus), quarantines
-    malformed rows with a reason, and dedupes each feed by url_key.
+    malformed rows with a reason, and dedupes each feed by url_key. With
+    data.sample_fraction below 1, keeps that share of the sites (a quick run).
     """
     import tempfile
 
@@ -44,7 +45,15 @@ def main(
             )
         feeds = discover_feeds(corpus)  # a wrong corpus fails here, before Spark starts
         spark = spark_session("ingest")
-        result = ingest_corpus(spark, corpus, feeds, params.data.max_url_length, out, quarantine)
+        result = ingest_corpus(
+            spark,
+            corpus,
+            feeds,
+            params.data.max_url_length,
+            out,
+            quarantine,
+            (params.data.sample_fraction, params.base.seed),
+        )
     if params.data.corpus == "demo":
         result["corpus"] = "demo"
     write_report(report, "ingest", result)

@@ -27,10 +27,10 @@ def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
 def test_data_stages_benchmark_runs_tiny(tmp_path):
     out = tmp_path / "data_stages.json"
     result = run_script("data_stages.py", "--tiny", "--out", str(out))
-    assert result.stdout.startswith("| data stages (fixture, local[2]) | 35 rows |")
+    assert result.stdout.startswith("| data stages (fixture, local[2], x1) | 35 rows |")
     measured = json.loads(out.read_text())
     assert measured["rows_in"] == 35
-    assert set(measured["stages"]) == {"ingest", "label", "split", "featurize"}
+    assert set(measured["stages"]) == {"ingest", "label", "split", "featurize", "validate"}
     assert measured["peak_rss_mib"] > 0
 
 

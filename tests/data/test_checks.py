@@ -97,6 +97,16 @@ def www_shortcut(labelled, features):
     features.loc[phishing_in_train, "url_key"] = "www." + features["url_key"]
 
 
+def upper_case_shortcut(labelled, features):
+    benign_in_train = (features["split"] == "train") & (features["label"] == 0)
+    features.loc[benign_in_train, "url_key"] = features["url_key"].str.replace("page", "Page")
+
+
+def bare_host_shortcut(labelled, features):
+    phishing_in_train = (features["split"] == "train") & (features["label"] == 1)
+    features.loc[phishing_in_train, "url_key"] = features["url_key"].str.split("/").str[0]
+
+
 def long_url(labelled, features):
     labelled.loc[0, "url"] = "https://example.com/" + "a" * 300
 
@@ -115,6 +125,8 @@ def long_url(labelled, features):
         ),
         (all_phishing, "labelled: expect_column_mean_to_be_between on labelled.label"),
         (www_shortcut, "features: expect_column_values_to_be_between on shortcut_aucs.auc"),
+        (upper_case_shortcut, "features: expect_column_values_to_be_between on shortcut_aucs.auc"),
+        (bare_host_shortcut, "features: expect_column_values_to_be_between on shortcut_aucs.auc"),
         (long_url, "labelled: expect_column_value_lengths_to_be_between on labelled.url"),
     ],
 )
@@ -150,11 +162,27 @@ def test_clean_tables_pass_every_expectation(tmp_path):
     assert report["success"] is True
     results = [r for suite in report["suites"].values() for r in suite["results"]]
     assert results and all(r["success"] for r in results)
-    assert set(report["shortcuts"]) == {"starts_with_scheme", "starts_with_www", "trailing_slash"}
+    assert set(report["shortcuts"]) == {
+        "starts_with_scheme",
+        "starts_with_www",
+        "trailing_slash",
+        "upper_case",
+        "bare_host",
+    }
     assert set(report["raw_shortcuts"]) == {"https_scheme", "www_host"}
     assert (tmp_path / "docs" / "index.html").is_file()
     assert report["data_docs"] == str(tmp_path / "docs" / "index.html")
     json.dumps(report)
+
+
+def test_upper_case_in_a_percent_escape_is_not_case(tmp_path):
+    labelled, features = make_tables()
+    benign_in_train = (features["split"] == "train") & (features["label"] == 0)
+    features.loc[benign_in_train, "url_key"] = features["url_key"] + "%2F%3a"
+
+    report = run_data_checks(labelled, features, PARAMS, MAX_URL_LENGTH, tmp_path / "docs")
+
+    assert report["shortcuts"]["upper_case"] == 0.5
 
 
 def test_folded_auc():

@@ -86,14 +86,31 @@ def test_label_joins_feeds_and_resolves_conflicts(run):
     assert labelled.loc["example-store-verify.top/login", "label"] == 1
 
 
-def test_split_keeps_domains_disjoint_and_slices_the_newest_month(run):
+def test_split_keeps_domains_disjoint_and_slices_each_sources_newest_month(run):
     rows = pd.read_parquet(run / "data" / "split")
     assert rows.groupby("registered_domain")["split"].nunique().max() == 1
     temporal = set(rows.loc[rows["split"] == "temporal", "registered_domain"])
-    # First seen 2024-03; replit.app is a private suffix: the site is the app.
-    assert temporal == {"pay-paypay-ne-jp-x1.replit.app", "login-check.icu"}
-    assert rows.loc[rows["registered_domain"] == "evil-host.xyz", "split"].nunique() == 1
-    assert report(run, "split")["temporal_cutoff"] == "2024-03-01T00:00:00"
+    # Each dated source's own newest month: JPCERT's 2024-03 (replit.app is a private
+    # suffix: the site is the app), PhishTank's 2024-02, the labelled CSV's 2024-01 and
+    # Citizen Lab's 2017-03, benign, so the slice holds both classes.
+    assert temporal == {
+        "pay-paypay-ne-jp-x1.replit.app",
+        "login-check.icu",
+        "secure-bank-login.com",
+        "weebly.com",
+        "[2001:db8::1]",
+        "example-store-verify.top",
+        "01net.com",
+    }
+    # evil-host.xyz has a JPCERT URL from 2024-01; wikipedia.org, listed by PhishTank in
+    # 2024-02, is on an undated benign list too, so it may be of any age.
+    assert "evil-host.xyz" not in temporal and "wikipedia.org" not in temporal
+    assert report(run, "split")["temporal_cutoffs"] == {
+        "citizenlab": "2017-03-01T00:00:00",
+        "jpcert": "2024-03-01T00:00:00",
+        "labelled": "2024-01-01T00:00:00",
+        "phishtank": "2024-02-01T00:00:00",
+    }
 
 
 def test_featurize_writes_features_and_shards(run):

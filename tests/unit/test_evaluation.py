@@ -135,6 +135,13 @@ def test_source_slices_hold_only_their_sources_test_urls():
     assert sorted(slices["temporal"]["score"]) == [0.1, 0.2, 0.7]  # test's benign URLs joined
 
 
+def test_a_temporal_slice_with_both_classes_is_scored_alone():
+    test = scored([("crawl", 0, 0.1), ("feed", 1, 0.9)])
+    temporal = scored([("traffic", 0, 0.4), ("feed", 1, 0.7)])
+    slices = evaluation_slices(test, temporal, {})
+    assert sorted(slices["temporal"]["score"]) == [0.4, 0.7]
+
+
 def test_a_temporal_slice_without_phishing_is_empty():
     test = scored([("crawl", 0, 0.1), ("feed", 1, 0.9)])
     slices = evaluation_slices(test, scored([("crawl", 0, 0.3)]), {})
