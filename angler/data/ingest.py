@@ -197,9 +197,12 @@ def ingest_corpus(
 
 
 def site_share(seed: int) -> Column:
-    """A seeded number in [0, 1) for each row's site: the same for every URL of a site."""
+    """A seeded number in [0, 1) for each row's site: the same for every URL of a site.
+    Salted, so that it is independent of the split's hash of the same site and seed: a
+    sample of a quarter of the sites must not be a quarter that is all test."""
     buckets = 1_000_000
-    return F.pmod(F.xxhash64(F.lit(seed), "registered_domain"), F.lit(buckets)) / buckets
+    key = F.xxhash64(F.lit(seed), F.lit("sample"), "registered_domain")
+    return F.pmod(key, F.lit(buckets)) / buckets
 
 
 def quarantine_reasons(bad: DataFrame) -> dict[str, int]:

@@ -105,6 +105,7 @@ def test_split_keeps_domains_disjoint_and_slices_each_sources_newest_month(run):
     # evil-host.xyz has a JPCERT URL from 2024-01; wikipedia.org, listed by PhishTank in
     # 2024-02, is on an undated benign list too, so it may be of any age.
     assert "evil-host.xyz" not in temporal and "wikipedia.org" not in temporal
+    assert set(rows.loc[rows["split"] == "temporal", "label"]) == {0, 1}
     assert report(run, "split")["temporal_cutoffs"] == {
         "citizenlab": "2017-03-01T00:00:00",
         "jpcert": "2024-03-01T00:00:00",
@@ -201,3 +202,28 @@ def test_an_unexpected_parser_error_quarantines_only_that_row(monkeypatch):
         "repeated header row",
     ]
     assert out["url_key"].tolist() == ["example.com", None, None]
+
+
+def test_a_sample_of_the_sites_keeps_every_split(spark):
+    """data.sample_fraction keeps whole sites by a seeded hash; the split hashes the same
+    sites with the same seed, so the two must not be the same hash: a quarter of the sites
+    would then be all test and validation, and training would have nothing."""
+    from pyspark.sql import functions as F
+
+    from angler.data.ingest import site_share
+    from angler.data.splits import assign_splits
+    from angler.params import SplitParams
+
+    sites = spark.range(4000).select(
+        F.concat(F.lit("site"), F.col("id").cast("string"), F.lit(".com")).alias(
+            "registered_domain"
+        ),
+        F.lit(None).cast("timestamp").alias("first_seen"),
+        F.lit("list").alias("source"),
+    )
+    kept = sites.where(site_share(42) < 0.25)
+    split = assign_splits(kept, SplitParams(0.1, 0.2, 3), 42, {}).toPandas()
+    shares = split["split"].value_counts(normalize=True)
+    assert 0.2 < len(split) / 4000 < 0.3
+    assert shares["train"] == pytest.approx(0.7, abs=0.06), shares
+    assert shares["test"] == pytest.approx(0.2, abs=0.06), shares
