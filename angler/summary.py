@@ -73,7 +73,8 @@ def render_summary(reports: Path) -> str:
     lines = [
         f"corpus: {ingest['corpus']} ({len(ingest['files'])} feed files)",
         f"ingest:    {ingest['rows_in']:>9,} rows read, {ingest['rows_out']:,} kept, "
-        f"{ingest['quarantined']:,} quarantined, {ingest['duplicates']:,} duplicates",
+        f"{ingest['quarantined']:,} quarantined, {ingest['duplicates']:,} duplicates"
+        + (f", {ingest['sampled_out']:,} sampled out" if ingest.get("sampled_out") else ""),
     ]
     if label:
         lines.append(
