@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -32,14 +31,16 @@ from angler.monitor.traffic import load_traffic  # noqa: E402
 from angler.params import load_params  # noqa: E402
 
 
-def months_after_cutoff(run: Path) -> list[str]:
-    """Every month from the earliest source's temporal cutoff (reports/split.json) to the
-    last one seen."""
-    cutoffs = json.loads((run / "reports" / "split.json").read_text())["temporal_cutoffs"]
-    cutoff = pd.Timestamp(min(cutoffs.values()))
-    seen = pd.read_parquet(run / "data" / "features", columns=["first_seen"])["first_seen"]
-    newest = seen.max().tz_convert(None)  # stored as UTC instants
-    return [str(m) for m in pd.period_range(cutoff.tz_localize(None), newest, freq="M")]
+def temporal_months(run: Path) -> list[str]:
+    """Every month in which the temporal slice's phishing URLs were first seen (each source
+    has its own cutoff, reports/split.json), oldest first."""
+    rows = pd.read_parquet(
+        run / "data" / "features",
+        columns=["first_seen"],
+        filters=[("split", "==", "temporal"), ("label", "==", 1)],
+    )
+    seen = rows["first_seen"].dropna().dt.tz_convert(None)  # stored as UTC instants
+    return sorted({str(month) for month in seen.dt.to_period("M")})
 
 
 def row(month: str, result: dict) -> str:
@@ -78,7 +79,7 @@ def main() -> None:
         args.run / "data" / "scores" / "test.parquet",
         limits.traffic_phishing_share,
     )
-    months = months_after_cutoff(args.run)[: 3 if args.tiny else None]
+    months = temporal_months(args.run)[: 3 if args.tiny else None]
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         for month in months:
