@@ -22,7 +22,11 @@ def main(
     env: EnvOption = "production",
     overlays: OverlaysOption = DEFAULT_OVERLAYS,
     report_dir: Annotated[
-        Path, typer.Option(help="Each drift report goes here as drift-<delivery id>.md.")
+        Path,
+        typer.Option(
+            help="Drift reports go here, one per alias state: "
+            "drift-<env>-pinned-<version>-champion-<version or unset>.md."
+        ),
     ] = Path("registry-events"),
     pull: Annotated[
         bool, typer.Option(help="`git pull --ff-only` the overlays' checkout before each check.")
@@ -56,9 +60,7 @@ def main(
             log.info("delivery %s: in sync (version %s)", event.delivery_id, check.pinned)
             return "in sync"
         report = drift_report(check)
-        report_dir.mkdir(parents=True, exist_ok=True)
-        path = report_dir / f"drift-{event.delivery_id}.md"
-        path.write_text(report, encoding="utf-8")
+        path = write_drift_report(report_dir, check, report)
         log.info("delivery %s: %s; report in %s", event.delivery_id, drift_summary(check), path)
         if github:
             log.info("issue: %s", open_drift_issue(github, github_repo, report))
@@ -72,6 +74,19 @@ def main(
         pass
     finally:
         server.server_close()
+
+
+def write_drift_report(report_dir: Path, check, report: str) -> Path:
+    """The report in a file named by the alias state, so that deliveries of one state (a
+    retry, MLflow's repeats, an attacker's replays under new ids) rewrite one file rather
+    than adding one each; written then renamed, so a reader never sees half of it."""
+    champion = check.champion.version if check.champion else "unset"
+    path = report_dir / f"drift-{check.env}-pinned-{check.pinned}-champion-{champion}.md"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.writing")
+    partial.write_text(report, encoding="utf-8")
+    partial.replace(path)
+    return path
 
 
 def open_drift_issue(github, repo: str, report: str) -> str:

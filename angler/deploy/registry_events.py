@@ -37,10 +37,13 @@ SECRET_ENV = "ANGLER_WEBHOOK_SECRET"
 MIN_SECRET_LENGTH = 16
 MAX_SKEW_S = 300
 MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 16  # an MLflow payload nests 2 deep; json.loads recurses once per level
 REMEMBERED_DELIVERIES = 10_000
 ALIAS_EVENTS = ("model_version_alias.created", "model_version_alias.deleted")
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
+# ASCII digits only: `str.isdigit` also accepts "²", which `int` then rejects.
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,10}")
 
 
 class WebhookError(AnglerError):
@@ -94,8 +97,33 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> 
     return delivery_id
 
 
+def json_depth(body: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest, counted without parsing it (the
+    brackets inside strings do not count), so that a deep body never reaches json.loads."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
+
+
 def alias_event(delivery_id: str, body: bytes) -> AliasEvent | None:
     """The `champion` alias event of the registered model, or None for any other event."""
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise Refused(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         payload = json.loads(body)
         event = f"{payload['entity']}.{payload['action']}"
@@ -179,9 +207,11 @@ def make_server(receiver: Receiver, host: str, port: int) -> ThreadingHTTPServer
             self._answer(404, {"error": "POST MLflow webhook deliveries here"})
 
         def do_POST(self) -> None:
-            length = self.headers.get("Content-Length", "")
-            if not length.isdigit():
+            length = self.headers.get("Content-Length")
+            if length is None:
                 return self._answer(411, {"error": "Content-Length required"})
+            if not _CONTENT_LENGTH.fullmatch(length.strip()):
+                return self._answer(400, {"error": "Content-Length is not a number of bytes"})
             if int(length) > MAX_BODY_BYTES:
                 return self._answer(413, {"error": f"body over {MAX_BODY_BYTES} bytes"})
             body = self.rfile.read(int(length))

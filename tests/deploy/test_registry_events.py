@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +28,7 @@ from angler.deploy.registry_events import (
     Receiver,
     SeenDeliveries,
     WebhookError,
+    json_depth,
     make_server,
     signature,
     webhook_secret,
@@ -182,6 +184,12 @@ def test_over_http_bad_signatures_and_big_bodies_are_refused(receiver):
         assert post(url, body, signed(body, at=int(time.time())))[0] == 200
         assert post(url, body, signed(body, "d-2", int(time.time()), "x" * 20))[0] == 401
         assert post(url, b"x" * 70_000, {})[0] == 413
+        assert raw_post(server, b"Content-Length: \xc2\xb2\r\n\r\n{}") == 400
+        deep = b"[" * 30_000 + b"]" * 30_000  # signed, under the size cap; json.loads recurses
+        assert post(url, deep, signed(deep, "d-3", int(time.time()))) == (
+            400,
+            {"error": "JSON nested deeper than 16 levels"},
+        )
         with urllib.request.urlopen(url + "health", timeout=10) as answer:
             assert answer.status == 200
     finally:
@@ -212,6 +220,20 @@ def test_a_drift_issue_is_opened_once():
     github = FakeGitHub([{"number": 5, "title": title}])
     assert open_drift_issue(github, "o/r", report) == "#5 is already open"
     assert github.posted == []
+
+
+def test_json_depth_counts_brackets_outside_strings():
+    assert json_depth(b'{"data": {"name": "[[[{{{", "v": [1, [2]]}}') == 4
+    assert json_depth(rb'"\\"[[[[') == 4  # an escaped backslash, then the closing quote
+    assert json_depth(rb'"\"[[[["') == 0  # an escaped quote: the string goes on
+
+
+def raw_post(server, header_lines: bytes) -> int:
+    """The status line's code for a POST whose headers are sent as written."""
+    with socket.create_connection(server.server_address[:2], timeout=30) as connection:
+        connection.sendall(b"POST / HTTP/1.1\r\nHost: receiver\r\n" + header_lines)
+        status = connection.makefile("rb").readline()
+    return int(status.split()[1])
 
 
 def post(url: str, body: bytes, headers: dict) -> tuple[int, dict]:
@@ -329,7 +351,7 @@ def test_mlflow_delivers_alias_changes_and_the_receiver_reports_drift(webhook_ml
         assert text.startswith("# Registry drift: champion is version 2, production pins 1")
         assert run.info.run_id in text and "angler champion --env production" in text
         drift = next(d for d in deliveries if d["status"] == "drift")
-        assert report.name == f"drift-{drift['headers']['x-mlflow-delivery-id']}.md"
+        assert report.name == "drift-production-pinned-1-champion-2.md"
 
         replayed = post(receiver_url, drift["body"], drift["headers"])
         assert replayed == (200, {"status": "replay ignored"})
@@ -340,4 +362,9 @@ def test_mlflow_delivers_alias_changes_and_the_receiver_reports_drift(webhook_ml
 
         client.delete_registered_model_alias("angler", "champion")
         wait_for(lambda: len(list(reports.glob("drift-*.md"))) == 2)
-        assert any("champion is not set" in p.read_text() for p in reports.glob("drift-*.md"))
+        unset = reports / "drift-production-pinned-1-champion-unset.md"
+        assert "champion is not set" in unset.read_text()
+
+        client.set_registered_model_alias("angler", "champion", "2")  # that state again
+        wait_for(lambda: sum(d["status"] == "drift" for d in deliveries) == 3)
+        assert sorted(p.name for p in reports.iterdir()) == [report.name, unset.name]
