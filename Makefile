@@ -73,15 +73,17 @@ format: env ## Format the code with ruff
 argo: env ## Regenerate the Argo Workflows YAML in pipeline/argo from its hera source
 	$(BIN)/python pipeline/argo/angler_pipeline.py
 
-airflow: env java ## Start Airflow on http://localhost:8080 with the angler_retrain DAG (SQLite)
-	AIRFLOW_HOME=$(abspath .airflow) AIRFLOW__CORE__DAGS_FOLDER=$(abspath pipeline/airflow/dags) \
-		AIRFLOW__CORE__LOAD_EXAMPLES=False ANGLER_REPO=$(abspath .) $(BIN)/airflow standalone
+airflow: env java ## Start Airflow on http://127.0.0.1:8080 with the angler_retrain DAG (SQLite)
+	PATH=$(abspath $(BIN)):$$PATH AIRFLOW_HOME=$(abspath .airflow) \
+		AIRFLOW__CORE__DAGS_FOLDER=$(abspath pipeline/airflow/dags) \
+		AIRFLOW__CORE__LOAD_EXAMPLES=False ANGLER_REPO=$(abspath .) pipeline/airflow/local.sh
 
 .PHONY: spark-cluster
 SPARK_CORES ?= 2
 SPARK_MEMORY ?= 4g
 spark-cluster: env java ## Start a Spark standalone master (spark://127.0.0.1:7077, UI :8081) and a worker; Ctrl-C stops both
 	@trap 'kill $$master $$worker 2>/dev/null' EXIT INT TERM; \
+	export SPARK_LOCAL_IP=127.0.0.1; \
 	$(BIN)/spark-class org.apache.spark.deploy.master.Master --host 127.0.0.1 --port 7077 \
 		--webui-port 8081 & master=$$!; \
 	$(BIN)/spark-class org.apache.spark.deploy.worker.Worker --host 127.0.0.1 --webui-port 8082 \
@@ -95,6 +97,8 @@ serve: env ## Serve the model k8s/overlays/$(SERVE_ENV) pins, from the model sto
 	$(BIN)/angler fetch-model --promotion k8s/overlays/$(SERVE_ENV)/model.env \
 		--out $(abspath $(SERVING))/models --config $(SERVING)/models.config
 	@if command -v tensorflow_model_server >/dev/null; then \
+		echo "tensorflow_model_server listens on every interface (it has no flag to bind one:"; \
+		echo "tensorflow/serving#1969); block :8500 and :8501 from other machines"; \
 		exec tensorflow_model_server --port=8500 --rest_api_port=8501 \
 			--model_config_file=$(SERVING)/models.config; \
 	fi; \

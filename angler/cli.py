@@ -7,6 +7,10 @@ import functools
 import importlib
 import logging
 import os
+import re
+import shutil
+import signal
+import sys
 from collections.abc import Callable
 
 import typer
@@ -51,13 +55,57 @@ def _run(name: str, func: Callable, *args, **kwargs) -> None:
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s angler {name}: %(message)s", datefmt="%H:%M:%S"
     )
-    for noisy in ("py4j", "great_expectations"):
+    for noisy in ("py4j", "great_expectations", "botocore", "aiobotocore", "s3fs"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # A TERM (a cancelled CI job, a pod stopped) unwinds like an error: `with` blocks close
+    # their MLflow run as FAILED and remove their temporary folders.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         func(*args, **kwargs)
     except AnglerError as err:
-        typer.echo(f"angler {name}: error: {err}", err=True)
-        raise typer.Exit(2) from None
+        fail(name, str(err))
+    except OSError as err:  # a full or read-only disk, a missing file: the machine, not a bug
+        fail(name, describe_os_error(err))
+    except Exception as err:
+        if not is_tracking_error(err):
+            raise
+        fail(name, f"MLflow tracking: {one_line(str(err))}")
+
+
+def describe_os_error(err: OSError) -> str:
+    """`path: reason`; shutil.copytree's error lists (source, target, reason) per file."""
+    if isinstance(err, shutil.Error) and err.args and isinstance(err.args[0], list):
+        _, target, why = err.args[0][0]
+        reason = re.match(r"\[Errno \d+\] ([^:]+)", str(why))
+        return f"{target}: {reason.group(1) if reason else why}"
+    where = f"{err.filename}: " if err.filename else ""
+    return f"{where}{err.strerror or err}"
+
+
+def fail(name: str, message: str) -> None:
+    typer.echo(f"angler {name}: error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def is_tracking_error(err: Exception) -> bool:
+    """An MLflow or HTTP failure (a server down or refusing): mlflow is imported only by the
+    commands that talk to it, so it is looked up, not imported, here."""
+    exceptions = sys.modules.get("mlflow.exceptions")
+    requests = sys.modules.get("requests.exceptions")
+    kinds = tuple(
+        kind
+        for kind in (
+            getattr(exceptions, "MlflowException", None),
+            getattr(requests, "RequestException", None),
+        )
+        if kind is not None
+    )
+    return bool(kinds) and isinstance(err, kinds)
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 for _name in STAGES:

@@ -1,16 +1,20 @@
 """`params.yaml`, read once into typed, frozen dataclasses.
 
 Unknown or missing keys are errors that name the key: a typo in a pull request must not be
-silently ignored and train with the default.
+silently ignored and train with the default. Every number is checked against its meaning
+when it is read (`Bounds` in its type): finite, fractions in [0, 1], counts at least 1. A
+NaN threshold would make every comparison false and pass whatever it guards.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import yaml
 
@@ -22,20 +26,49 @@ class ParamsError(AnglerError):
 
 
 @dataclass(frozen=True)
+class Bounds:
+    """The range a number's meaning allows; an open end excludes its value."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    open_low: bool = False
+    open_high: bool = False
+
+    def check(self, value: float, where: str) -> None:
+        if not math.isfinite(value):
+            raise ParamsError(f"{where}: must be a finite number, got {value!r}")
+        below = value <= self.low if self.open_low else value < self.low
+        above = value >= self.high if self.open_high else value > self.high
+        if below or above:
+            raise ParamsError(f"{where}: must be {self.describe()}, got {value!r}")
+
+    def describe(self) -> str:
+        if math.isinf(self.high):
+            return f"{'>' if self.open_low else '>='} {self.low:g}"
+        left, right = "(" if self.open_low else "[", ")" if self.open_high else "]"
+        return f"in {left}{self.low:g}, {self.high:g}{right}"
+
+
+Count = Annotated[int, Bounds(1)]  # at least one
+NonNegative = Annotated[int, Bounds(0)]
+Fraction = Annotated[float, Bounds(0, 1)]
+Rate = Annotated[float, Bounds(0, 1, open_high=True)]  # a dropout rate: 1 drops everything
+Positive = Annotated[float, Bounds(0, open_low=True)]
+NonNegativeFloat = Annotated[float, Bounds(0)]
+
+
+@dataclass(frozen=True)
 class BaseParams:
-    seed: int
+    seed: NonNegative
 
 
 @dataclass(frozen=True)
 class DataParams:
     corpus: str
-    demo_size: int
-    max_url_length: int
-    sample_fraction: float  # share of the sites ingest keeps, by a seeded hash; 1.0 for all
-
-    def __post_init__(self) -> None:
-        if not 0 < self.sample_fraction <= 1:
-            raise ParamsError("data.sample_fraction must be in (0, 1]")
+    demo_size: Count
+    max_url_length: Count
+    # share of the sites ingest keeps, by a seeded hash; 1.0 for all
+    sample_fraction: Annotated[float, Bounds(0, 1, open_low=True)]
 
     def corpus_path(self, root: Path) -> Path | None:
         """The corpus directory resolved against the project root; None for the demo."""
@@ -44,75 +77,68 @@ class DataParams:
 
 @dataclass(frozen=True)
 class SplitParams:
-    validation_fraction: float
-    test_fraction: float
-    temporal_months: int
+    validation_fraction: Fraction
+    test_fraction: Fraction
+    temporal_months: NonNegative
 
     def __post_init__(self) -> None:
-        fractions = (self.validation_fraction, self.test_fraction)
-        if min(fractions) < 0 or sum(fractions) >= 1:
-            raise ParamsError(
-                "split: validation_fraction and test_fraction must be >= 0 and sum to < 1"
-            )
-        if self.temporal_months < 0:
-            raise ParamsError("split.temporal_months must be >= 0")
+        if self.validation_fraction + self.test_fraction >= 1:
+            raise ParamsError("split: validation_fraction and test_fraction must sum to < 1")
 
 
 @dataclass(frozen=True)
 class FeaturizeParams:
-    shards: int
+    shards: Count
     suspicious_tokens: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class ValidateParams:
-    min_rows: int
-    min_phishing_share: float
-    max_phishing_share: float
-    min_url_length: int
-    max_duplicate_rate: float
-    max_shortcut_auc: float
+    min_rows: NonNegative
+    min_phishing_share: Fraction
+    max_phishing_share: Fraction
+    min_url_length: NonNegative
+    max_duplicate_rate: Fraction
+    max_shortcut_auc: Annotated[float, Bounds(0.5, 1)]
 
 
 @dataclass(frozen=True)
 class ModelParams:
-    max_length: int  # bytes of url_key the CNN reads
-    ngram_buckets: int  # hash buckets shared by byte n-grams and word tokens
-    bag_dim: int
+    max_url_bytes: Count  # bytes of each URL every branch reads, in training and serving
+    max_length: Count  # bytes of url_key the CNN reads
+    # hash buckets shared by byte n-grams and word tokens; the n-gram hash picks from 32 bits
+    ngram_buckets: Annotated[int, Bounds(1, 2**32)]
+    bag_dim: Count
     position_tokens: bool  # words tagged subdomain/name/TLD/path, in the bag and the TF-IDF
-    byte_embedding_dim: int
-    conv_filters: int  # per kernel size; 0 turns the CNN branch off
-    conv_kernel_sizes: tuple[int, ...]
-    hidden_units: int
-    dropout: float
-    tfidf_c: float  # C of the TF-IDF logistic regression averaged in; 0 turns it off
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.ngram_buckets <= 2**32:  # the n-gram hash picks from 32 bits
-            raise ParamsError("model.ngram_buckets must be between 1 and 2^32")
+    piece_dropout: Rate  # share of the bag's pieces dropped in training
+    byte_embedding_dim: Count
+    conv_filters: NonNegative  # per kernel size; 0 turns the CNN branch off
+    conv_kernel_sizes: tuple[Count, ...]
+    hidden_units: Count
+    dropout: Rate
+    tfidf_c: NonNegativeFloat  # C of the TF-IDF logistic regression averaged in; 0: off
 
 
 @dataclass(frozen=True)
 class TrainParams:
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    early_stopping_patience: int
-    max_train_rows: int  # 0 for all; a size knob for quick runs
-    shuffle_buffer: int
+    epochs: Count
+    batch_size: Count
+    learning_rate: Positive
+    early_stopping_patience: NonNegative
+    max_train_rows: NonNegative  # 0 for all; a size knob for quick runs
+    shuffle_buffer: NonNegative
 
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    target_fpr: float  # the operating threshold's false-positive rate on validation
+    # the operating threshold's false-positive rate on validation
+    target_fpr: Annotated[float, Bounds(0, 0.5, open_low=True, open_high=True)]
     fpr_unit: str  # what target_fpr counts: each benign "url", or each benign "domain" once
-    histogram_bins: int
-    curve_points: int  # points kept of each ROC and PR curve for plots
+    histogram_bins: Count
+    curve_points: Annotated[int, Bounds(2)]  # points kept of each ROC and PR curve for plots
     source_slices: dict[str, tuple[str, ...]]  # test slices of named sources only
 
     def __post_init__(self) -> None:
-        if not 0 < self.target_fpr < 0.5:
-            raise ParamsError("evaluate.target_fpr must be between 0 and 0.5")
         if self.fpr_unit not in ("url", "domain"):
             raise ParamsError("evaluate.fpr_unit must be url or domain")
         reserved = {"test", "temporal", "operating_point"} & set(self.source_slices)
@@ -122,49 +148,41 @@ class EvaluateParams:
 
 @dataclass(frozen=True)
 class ExportParams:
-    warmup_requests: int  # URLs of the validation split in the TF Serving warmup file
+    warmup_requests: NonNegative  # URLs of the validation split in the TF Serving warmup file
 
 
 @dataclass(frozen=True)
 class PromoteParams:
     """The champion/challenger verdict (angler/review/verdict.py)."""
 
-    bootstrap_samples: int
-    confidence: float  # of the paired bootstrap intervals
-    max_roc_auc_loss: float  # non-inferiority margins against the champion
-    max_tpr_loss: float
-    max_benign_fpr_increase: float  # worst benign source's FPR at the operating threshold
-    min_roc_auc: float  # floors every candidate must clear, the first one included
-    min_tpr_at_fpr_1pct: float
-    max_worst_benign_fpr: float
-
-    def __post_init__(self) -> None:
-        if self.bootstrap_samples < 100:
-            raise ParamsError("promote.bootstrap_samples must be at least 100")
-        if not 0.5 < self.confidence < 1:
-            raise ParamsError("promote.confidence must be between 0.5 and 1")
+    bootstrap_samples: Annotated[int, Bounds(100)]
+    # of the paired bootstrap intervals
+    confidence: Annotated[float, Bounds(0.5, 1, open_low=True, open_high=True)]
+    max_roc_auc_loss: Fraction  # non-inferiority margins against the champion
+    max_tpr_loss: Fraction
+    max_benign_fpr_increase: Fraction  # worst benign source's FPR at the operating threshold
+    min_roc_auc: Fraction  # floors every candidate must clear, the first one included
+    min_tpr_at_fpr_1pct: Fraction
+    max_worst_benign_fpr: Fraction
 
 
 @dataclass(frozen=True)
 class MonitorParams:
     """Drift of served traffic against the reference period (angler/monitor/reference.py)."""
 
-    traffic_phishing_share: float  # class mix the reference is reweighted to
-    min_traffic_urls: int
-    psi_bins: int
-    max_psi: float  # per lexical feature, the TLD mix and the score
-    max_ks: float
-    max_unseen_tld_share: float
-    max_unseen_domain_share: float
-    score_quantiles: tuple[float, ...]
-    max_score_quantile_shift: float
+    # class mix the reference is reweighted to
+    traffic_phishing_share: Annotated[float, Bounds(0, 1, open_low=True, open_high=True)]
+    min_traffic_urls: Count
+    psi_bins: Annotated[int, Bounds(2)]
+    max_psi: NonNegativeFloat  # per lexical feature, the TLD mix and the score
+    max_ks: Fraction
+    max_unseen_tld_share: Fraction
+    max_unseen_domain_share: Fraction
+    score_quantiles: tuple[Annotated[float, Bounds(0, 1, open_low=True, open_high=True)], ...]
+    max_score_quantile_shift: Fraction
 
     def __post_init__(self) -> None:
-        if not 0 < self.traffic_phishing_share < 1:
-            raise ParamsError("monitor.traffic_phishing_share must be between 0 and 1")
-        if self.psi_bins < 2:
-            raise ParamsError("monitor.psi_bins must be at least 2")
-        if not self.score_quantiles or not all(0 < q < 1 for q in self.score_quantiles):
+        if not self.score_quantiles:
             raise ParamsError("monitor.score_quantiles must be a list of levels in (0, 1)")
 
 
@@ -183,12 +201,42 @@ class Params:
     monitor: MonitorParams
 
 
+@dataclass(frozen=True)
+class PromotionRules:
+    """What a verdict is judged by: `promote` and the bootstrap's seed (`base.seed`)."""
+
+    promote: PromoteParams
+    seed: int
+
+
+def load_promotion_rules(text: str, where: str) -> PromotionRules:
+    """The promotion rules of a params.yaml's text: the trusted base revision's, read from
+    git, so a pull request cannot loosen the rules its own model is judged by."""
+    try:
+        raw = yaml.safe_load(text)
+        if not isinstance(raw, dict):
+            raise ParamsError("expected a mapping")
+        base = raw.get("base")
+        return PromotionRules(
+            _build(PromoteParams, raw.get("promote"), "promote."),
+            _convert(
+                NonNegative, base.get("seed") if isinstance(base, dict) else None, "base.seed"
+            ),
+        )
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{where} is not valid YAML: {err}") from None
+    except ParamsError as err:
+        raise ParamsError(f"{where}: {err}") from None
+
+
 def load_params(path: Path) -> Params:
     """Read and type-check params.yaml."""
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as err:
         raise ParamsError(f"cannot read {path}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise ParamsError(f"{path} is not UTF-8 text (byte {err.start})") from None
     except yaml.YAMLError as err:
         raise ParamsError(f"{path} is not valid YAML: {err}") from None
     return _build(Params, raw, "")
@@ -196,9 +244,9 @@ def load_params(path: Path) -> Params:
 
 def _build(cls: type, raw: object, where: str):
     if not isinstance(raw, dict):
-        raise ParamsError(f"{where or 'params.yaml'}: expected a mapping, got {raw!r}")
+        raise ParamsError(f"{where.rstrip('.') or 'params.yaml'}: expected a mapping, got {raw!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     unknown = sorted(set(raw) - set(fields))
     missing = sorted(set(fields) - set(raw))
     if unknown:
@@ -210,6 +258,11 @@ def _build(cls: type, raw: object, where: str):
 
 
 def _convert(hint, value, where: str):
+    if typing.get_origin(hint) is Annotated:
+        hint, bounds = typing.get_args(hint)
+        value = _convert(hint, value, where)
+        bounds.check(value, where)
+        return value
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where + ".")
     if typing.get_origin(hint) is dict:

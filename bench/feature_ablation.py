@@ -14,6 +14,7 @@ training (its validation URLs against validation's phishing). Test is never read
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -45,11 +46,11 @@ def fit(features, labels: np.ndarray, c: float) -> LogisticRegression:
 
 def score_variant(name: str, c: float, train, validation, params, holdout: bool) -> dict:
     start = time.perf_counter()
-    buckets = params.model.ngram_buckets
-    counts = ngram_counts(train["url"], buckets, VARIANTS[name])
+    model = dataclasses.replace(params.model, position_tokens=VARIANTS[name])
+    counts = ngram_counts(train["url"], model)
     tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
     features = tfidf.transform(counts)
-    scored = tfidf.transform(ngram_counts(validation["url"], buckets, VARIANTS[name]))
+    scored = tfidf.transform(ngram_counts(validation["url"], model))
     labels = validation["label"].to_numpy()
     scores = fit(features, train["label"].to_numpy(), c).decision_function(scored)
     row = {

@@ -68,15 +68,14 @@ def held_out_row(source, scores, validation, site_weight) -> dict:
 
 def screen(case, weights, train, validation, params, args) -> dict:
     start = time.perf_counter()
-    buckets = params.model.ngram_buckets
 
     def text(frame):
         return frame["url"].str.lower() if case == "lower" else frame["url"]
 
-    counts = ngram_counts(text(train), buckets, params.model.position_tokens)
+    counts = ngram_counts(text(train), params.model)
     tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
     features = tfidf.transform(counts)
-    scored = tfidf.transform(ngram_counts(text(validation), buckets, params.model.position_tokens))
+    scored = tfidf.transform(ngram_counts(text(validation), params.model))
     labels, train_labels = validation["label"].to_numpy(), train["label"].to_numpy()
     weight = training_weights(train, weights, args.site_cap)
 

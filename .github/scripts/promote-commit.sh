@@ -17,7 +17,7 @@ fi
 if [ "$decision" = promote ]; then
   angler promote --env staging --verdict "$report"
   version=$(python3 -c 'import json; print(json.load(open("models/angler/model.json"))["version"])')
-  git add k8s/overlays/staging k8s/approvals.json
+  git add k8s/overlays/staging
   git commit --quiet -m "promote angler version $version to staging"
 fi
 # A merge may have landed while this ran: rebase on it and retry once (the concurrency group

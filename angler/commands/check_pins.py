@@ -1,29 +1,22 @@
-"""`angler check-pins`: does a promote verdict back every pinned model?"""
+"""`angler check-pins`: does the deployment ledger back every pinned model?"""
 
-from pathlib import Path
-from typing import Annotated
-
-import typer
-
-from angler.options import DEFAULT_OVERLAYS, OverlaysOption
+from angler.options import DEFAULT_OVERLAYS, DEFAULT_STORE, OverlaysOption, StoreOption
 
 
-def main(
-    overlays: OverlaysOption = DEFAULT_OVERLAYS,
-    approvals: Annotated[Path, typer.Option(help="The record of approved pins.")] = Path(
-        "k8s/approvals.json"
-    ),
-) -> None:
-    """Check that every overlay pins only versions a promote verdict approved.
+def main(overlays: OverlaysOption = DEFAULT_OVERLAYS, store: StoreOption = DEFAULT_STORE) -> None:
+    """Check every overlay's pins against the ledger in the model store.
 
-    Exits 1 and names each pin with no record in --approvals (written by `angler promote
-    --verdict`): the push to main that carries it must not reach the registry or the
-    store."""
-    from angler.deploy.approvals import read_approvals, unapproved_pins
+    A pin is backed when a promote job approved its version and digest and pinned it in that
+    environment (production: taken from staging, now or before). Exits 1 naming each other
+    pin: a pull request that pins by hand, or a rollback to a version production never ran,
+    must not merge. The ledger is in the store, which pull requests cannot write."""
+    import typer
 
-    problems = unapproved_pins(overlays, read_approvals(approvals))
+    from angler.deploy.ledger import unbacked_pins
+
+    problems = unbacked_pins(overlays, store)
     for problem in problems:
         typer.echo(problem, err=True)
     if problems:
         raise typer.Exit(1)
-    typer.echo(f"every pin under {overlays} has a promote verdict in {approvals}")
+    typer.echo(f"every pin under {overlays} is backed by the ledger in {store}")

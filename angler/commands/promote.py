@@ -26,12 +26,10 @@ def main(
     verdict: Annotated[
         Path | None,
         typer.Option(
-            help="report.json whose `promote` verdict approves it; recorded in --approvals."
+            help="report.json whose `promote` verdict approves it; recorded in the store's "
+            "ledger, which `check-pins` and `fetch-model --env` trust."
         ),
     ] = None,
-    approvals: Annotated[
-        Path, typer.Option(help="The record of approved pins that pushes to main check.")
-    ] = Path("k8s/approvals.json"),
     from_env: Annotated[
         str | None,
         typer.Option(
@@ -48,12 +46,14 @@ def main(
     The version and digest go to k8s/overlays/<env>/model.env, the one file a promotion
     changes. Commit that file: the merge is the deployment, and `git revert` of the commit
     is the rollback. A model.env holding anything but the four pin keys (a store, an
-    endpoint), or a malformed pin, is refused before anything is published.
+    endpoint), or a malformed pin, is refused before anything is published. With --verdict,
+    the approval and the pin go to the store's ledger (angler/deploy/ledger.py): without
+    it, `check-pins` and `fetch-model --env` refuse the pin.
 
     With --from-env staging --version N, production gets staging's version N: refused
-    unless staging pins exactly that, a promote verdict approved it, and the store holds it
+    unless staging pins exactly that, the ledger backs it there, and the store holds it
     intact (fetched and digest-checked). Nothing is published then."""
-    from angler.deploy.approvals import NotApproved, record_approval
+    from angler.deploy.ledger import TAKES_FROM, NotApproved, record_approval, record_pin
     from angler.deploy.serving import MODEL_ENV
     from angler.deploy.serving import promote as promote_model
 
@@ -61,27 +61,52 @@ def main(
     if not (target / "kustomization.yaml").exists():
         raise AnglerError(f"no overlay {target} (environments: {environments(overlays)})")
     if from_env is not None:
-        promote_from(overlays, from_env, target, version, store, approvals)
+        promote_from(overlays, from_env, target, version, store)
         return
-    report = json.loads(verdict.read_text(encoding="utf-8")) if verdict else None
-    if report is not None and report.get("verdict", {}).get("decision") != "promote":
+    if verdict and env in TAKES_FROM:
+        raise NotApproved(
+            f"{env} takes versions from {TAKES_FROM[env]} only: "
+            f"--from-env {TAKES_FROM[env]} --version N, not --verdict"
+        )
+    report = read_verdict(verdict) if verdict else None
+    if report is not None and decision(report) != "promote":
         raise NotApproved(f"{verdict} holds no promote verdict: nothing is published")
     promotion = promote_model(model, store, target / MODEL_ENV, canary)
     pin = promotion.canary or promotion.stable
     if report is not None:
-        record_approval(approvals, pin, report)
-        typer.echo(f"recorded the approval of version {pin.version} in {approvals}")
+        record_approval(store, pin, verdict.read_bytes())
+        record_pin(store, env, pin)
+        typer.echo(f"recorded the approval of version {pin.version} in {store}/ledger")
+    else:
+        typer.echo("no --verdict: the ledger does not back this pin (check-pins refuses it)")
     label = "canary" if canary else "stable"
     typer.echo(f"{env}: version {pin.version} ({pin.digest}) as {label}, in {store}")
     typer.echo(f"commit {target / MODEL_ENV} to deploy it")
 
 
+def read_verdict(path: Path) -> dict:
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise AnglerError(f"cannot read {path}: {err.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise AnglerError(f"{path} is not a JSON report: {err}") from None
+    if not isinstance(report, dict):
+        raise AnglerError(f"{path} is not a JSON report: expected an object")
+    return report
+
+
+def decision(report: dict) -> str | None:
+    verdict = report.get("verdict")
+    return verdict.get("decision") if isinstance(verdict, dict) else None
+
+
 def promote_from(
-    overlays: Path, source_env: str, target: Path, version: int | None, store: str, approvals: Path
+    overlays: Path, source_env: str, target: Path, version: int | None, store: str
 ) -> None:
     import tempfile
 
-    from angler.deploy.approvals import NotApproved, read_approvals
+    from angler.deploy.ledger import NotApproved, pin_problem, record_pin
     from angler.deploy.serving import MODEL_ENV, promote_pinned, read_promotion
 
     if version is None:
@@ -90,10 +115,12 @@ def promote_from(
     if not source.exists():
         raise AnglerError(f"no {source} (environments: {environments(overlays)})")
     pin = read_promotion(source).stable
-    if read_approvals(approvals).get(str(pin.version), {}).get("digest") != pin.digest:
-        raise NotApproved(f"{source}: version {pin.version} has no promote verdict in {approvals}")
+    problem = pin_problem(store, source_env, pin)
+    if problem:
+        raise NotApproved(f"{source}: {problem}")
     with tempfile.TemporaryDirectory() as scratch:
         promote_pinned(source, store, target / MODEL_ENV, version, Path(scratch))
+    record_pin(store, target.name, pin)
     typer.echo(f"{target.name}: version {pin.version} ({pin.digest}) from {source_env}")
     typer.echo(f"commit {target / MODEL_ENV} to deploy it")
 

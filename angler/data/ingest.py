@@ -1,6 +1,11 @@
 """Ingest: read every feed of a corpus with Spark, normalise and parse the URLs, quarantine
 what cannot be parsed (with the reason), and dedupe each feed by `url_key`.
 
+No content stops the stage. Text that is not valid UTF-8 is quarantined ("invalid UTF-8"),
+never repaired: Spark's CSV reader turns an invalid byte into U+FFFD, so a URL holding U+FFFD
+is quarantined with the same reason. A CSV field Spark could not unquote is quarantined as
+"malformed CSV quoting". Invisible and control characters: angler.data.urls.parse_url.
+
 Row accounting: rows read = URLs out + quarantined + duplicates, reported per stage run.
 """
 
@@ -9,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -45,8 +51,7 @@ def read_feeds(spark: SparkSession, feeds: list[FeedFile], corpus: Path) -> Data
     rows = frames[0]
     for frame in frames[1:]:
         rows = rows.unionByName(frame)
-    prefix = corpus.resolve().as_uri().rstrip("/") + "/"
-    return rows.withColumn("file", F.regexp_replace("file", "^" + _regex_escape(prefix), ""))
+    return rows
 
 
 def _read_group(
@@ -54,7 +59,7 @@ def _read_group(
 ) -> DataFrame:
     if fmt == "url_list":
         frame = spark.read.text(paths).withColumnRenamed("value", "url")
-        return _uniform(frame, source, F.lit(label), F.lit(None).cast("timestamp"), F.lit(None))
+        return _uniform(frame, source, F.lit(label), F.lit(None).cast("timestamp"), None)
     header = CSV_FORMATS[fmt][0]
     schema = ", ".join(f"`{c}` string" for c in header) + ", _corrupt string"
     frame = spark.read.csv(
@@ -65,8 +70,10 @@ def _read_group(
         columnNameOfCorruptRecord="_corrupt",
         encoding="UTF-8",
     )
-    problem = F.when(F.col("_corrupt").isNotNull(), F.lit("malformed CSV row")).when(
-        F.lower(F.trim("url")) == "url", F.lit("repeated header row")
+    problem = (
+        F.when(F.col("_corrupt").isNotNull(), F.lit("malformed CSV row"))
+        .when(F.startswith("url", F.lit('"')), F.lit("malformed CSV quoting"))
+        .when(F.lower(F.trim("url")) == "url", F.lit("repeated header row"))
     )
     label_col: Column = F.lit(label)
     if label is None:
@@ -89,24 +96,43 @@ def _seen_at(fmt: str) -> Column:
 
 
 def _uniform(frame: DataFrame, source: str, label: Column, seen_at: Column, problem) -> DataFrame:
+    url = F.col("url")
+    valid_text = F.coalesce(F.is_valid_utf8(url) & ~F.contains(url, F.lit("\ufffd")), F.lit(True))
+    reason = F.when(~valid_text, F.lit("invalid UTF-8"))
+    if problem is not None:
+        reason = F.coalesce(problem.cast("string"), reason)
     return frame.select(
         F.input_file_name().alias("file"),
         F.lit(source).alias("source"),
         label.cast("int").alias("label_hint"),
         seen_at.cast("timestamp").alias("seen_at"),
-        F.col("url").alias("raw_url"),
-        (problem if isinstance(problem, Column) else F.lit(problem)).cast("string").alias("reason"),
+        F.make_valid_utf8(url).alias("raw_url"),  # shown in the quarantine as U+FFFD
+        reason.cast("string").alias("reason"),
     )
 
 
-def parse_rows(rows: DataFrame, max_url_length: int) -> DataFrame:
-    """Add the parsed URL fields; a row that cannot be parsed gets its `reason` instead."""
+def parse_rows(rows: DataFrame, max_url_length: int, corpus: Path) -> DataFrame:
+    """Add the parsed URL fields; a row that cannot be parsed gets its `reason` instead.
+    `file` becomes the feed's path relative to `corpus`."""
+    root = corpus.resolve()
 
     def parse_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
+            names = {uri: relative_file(uri, root) for uri in batch["file"].unique()}
+            batch["file"] = batch["file"].map(names)
             yield _parse_batch(batch, max_url_length)
 
     return rows.mapInPandas(parse_batches, PARSED_SCHEMA)
+
+
+def relative_file(uri: str, corpus: Path) -> str:
+    """A feed's path relative to the corpus, from the URI Spark names it by (percent-encoded:
+    a file named `a%20b.csv` is `a%2520b.csv` there)."""
+    path = Path(unquote(urlparse(uri).path))
+    try:
+        return path.relative_to(corpus).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _parse_batch(batch: pd.DataFrame, max_url_length: int) -> pd.DataFrame:
@@ -141,10 +167,6 @@ def dedupe_per_feed(valid: DataFrame) -> DataFrame:
     )
 
 
-def _regex_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in r"\.^$|?*+()[]{}" else ch for ch in text)
-
-
 def ingest_corpus(
     spark: SparkSession,
     corpus: Path,
@@ -158,7 +180,7 @@ def ingest_corpus(
     write Parquet to `out`, bad rows to `quarantine`. `sample` is (fraction, seed): keep
     that share of the sites, whole, chosen by a seeded hash (1.0 keeps everything)."""
     log.info("reading %d feed files from %s", len(feeds), corpus)
-    parsed = parse_rows(read_feeds(spark, feeds, corpus), max_url_length).persist()
+    parsed = parse_rows(read_feeds(spark, feeds, corpus), max_url_length, corpus).persist()
     per_file = {row["file"]: row["count"] for row in parsed.groupBy("file").count().collect()}
     rows_read = sum(per_file.values())
     bad = parsed.where(F.col("reason").isNotNull()).select("file", "source", "reason", "raw_url")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import idna
@@ -24,6 +25,11 @@ _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
 # "mailto:x" or "javascript:..." but not "example.com:8080/"
 _OPAQUE_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):(?![0-9])", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Characters a reader cannot see or that reorder what they see: controls (C0, C1), format
+# characters (bidi controls, zero-width, soft hyphen, BOM), line and paragraph separators and
+# spaces other than the ASCII one (which becomes %20). A URL holding one is quarantined, never
+# cleaned: `paypal.com<U+202E>` displayed is not what a browser fetches.
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Zs"}
 # Lone surrogates: not encodable as UTF-8, so no Parquet or CSV writer could keep the row.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # ASCII digits only (`str.isdigit` also accepts "²", "٣" and "８", which `int` rejects or
@@ -98,10 +104,11 @@ def parse_url(raw: str | None, max_length: int = 8192) -> ParsedUrl:
     if len(raw) > max_length:
         raise UrlError(f"URL longer than {max_length} characters")
     text = unescape_entities(raw.strip())
-    if _CONTROL.search(text):
-        raise UrlError("control character in URL")
     if _SURROGATE.search(text):
         raise UrlError("invalid Unicode (lone surrogate) in URL")
+    invisible = invisible_character(text)
+    if invisible is not None:
+        raise UrlError(f"invisible or control character U+{ord(invisible):04X} in URL")
     text = text.replace(" ", "%20")
 
     scheme_match = _SCHEME.match(text)
@@ -145,6 +152,19 @@ def parse_url(raw: str | None, max_length: int = 8192) -> ParsedUrl:
         path=path,
         query=query,
         fragment=fragment,
+    )
+
+
+def invisible_character(text: str) -> str | None:
+    """The first control, format or separator character of `text` (but the ASCII space)."""
+    control = _CONTROL.search(text)
+    if control:
+        return control.group()
+    if text.isascii():
+        return None
+    return next(
+        (ch for ch in text if ch != " " and unicodedata.category(ch) in _INVISIBLE_CATEGORIES),
+        None,
     )
 
 

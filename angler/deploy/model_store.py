@@ -12,6 +12,7 @@ are uploaded straight to `<store>/<version>/`, as object stores cannot rename a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -39,6 +40,10 @@ class DigestMismatch(AnglerError):
 
 class VersionMissing(AnglerError):
     """The model store does not have the version asked for."""
+
+
+class VersionBusy(AnglerError):
+    """Another promote is publishing the same version right now."""
 
 
 class VersionIncomplete(AnglerError):
@@ -86,29 +91,81 @@ def publish_version(source: Path, store: str, version: int, digest: str) -> str:
     the same digest does nothing; with another digest it is refused.
     """
     check_digest(source, digest)
-    fs, root = _filesystem(store)
-    target, marker = _version_paths(root, version)
+    fs, root = store_filesystem(store)
     url = f"{store.rstrip('/')}/{version}"
+    if not isinstance(fs, LocalFileSystem):
+        _publish(fs, root, source, version, digest, url)
+        return url
+    with publishing_lock(Path(root), version, url):
+        _publish(fs, root, source, version, digest, url)
+    return url
+
+
+def _publish(fs, root: str, source: Path, version: int, digest: str, url: str) -> None:
+    target, marker = _version_paths(root, version)
     published = _published_digest(fs, marker)
     if published == digest:
-        return url
+        return
     if published is not None:
         raise VersionExists(f"{url} exists with another digest; versions are never overwritten")
-    if fs.exists(target):
+    if fs.exists(target):  # the leftovers of a publish that did not finish
         fs.rm(target, recursive=True)
     if isinstance(fs, LocalFileSystem):
+        for staging in Path(root).glob(f".{version}-*"):  # a killed publish's copy (we hold
+            shutil.rmtree(staging, ignore_errors=True)  # the version's lock)
         publish_atomically(source, Path(root), version)
     else:
         files = _files(source)
         fs.put([str(file) for _, file in files], [f"{target}/{name}" for name, _ in files])
     _write_marker(fs, marker, digest)
-    return url
+
+
+@contextlib.contextmanager
+def publishing_lock(store: Path, version: int, url: str):
+    """`<store>/.<version>.publishing`, created exclusively, holding this process id: two
+    promotes of one version on a shared folder take turns, the second told so. A lock whose
+    process is gone (a killed promote) is taken over. Object stores have no such lock; the
+    promote workflows run one at a time (their concurrency group)."""
+    store.mkdir(parents=True, exist_ok=True)
+    lock = store / f".{version}.publishing"
+    for _ in range(2):
+        try:
+            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            holder = lock.read_text(encoding="utf-8").strip() if lock.exists() else ""
+            if _process_alive(holder):
+                raise VersionBusy(
+                    f"version {version} is being published to {url} by another promote "
+                    f"(process {holder}); run this one again once it is done"
+                ) from None
+            lock.unlink(missing_ok=True)
+    else:
+        raise VersionBusy(f"version {version}: cannot take {lock}")
+    try:
+        os.write(descriptor, str(os.getpid()).encode())
+        os.close(descriptor)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _process_alive(pid: str) -> bool:
+    if not pid.isascii() or not pid.isdigit():
+        return pid == ""  # being written by a process that just created it
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def fetch_version(store: str, version: int, digest: str, dest: Path) -> Path:
     """Copy `<store>/<version>/` to `dest/<version>/`, refused unless it is published and
     its digest matches."""
-    fs, root = _filesystem(store)
+    fs, root = store_filesystem(store)
     source, marker = _version_paths(root, version)
     url = f"{store.rstrip('/')}/{version}"
     published = _published_digest(fs, marker)
@@ -185,14 +242,19 @@ def _published_digest(fs, marker: str) -> str | None:
 
 
 def _write_marker(fs, marker: str, digest: str) -> None:
-    data = (digest + "\n").encode()
+    write_object(fs, marker, (digest + "\n").encode())
+
+
+def write_object(fs, path: str, data: bytes) -> None:
+    """Write a small file whole or not at all."""
     if isinstance(fs, LocalFileSystem):
         # A rename, so a crash never leaves a half-written marker that blocks the version.
-        partial = Path(marker).with_name(f".{Path(marker).name}-{uuid.uuid4().hex}")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(path).with_name(f".{Path(path).name}-{uuid.uuid4().hex}")
         partial.write_bytes(data)
-        os.replace(partial, marker)
+        os.replace(partial, path)
     else:
-        fs.pipe_file(marker, data)  # an object PUT is all or nothing
+        fs.pipe_file(path, data)  # an object PUT is all or nothing
 
 
 def _version_paths(root: str, version: int) -> tuple[str, str]:
@@ -200,7 +262,7 @@ def _version_paths(root: str, version: int) -> tuple[str, str]:
     return folder, folder + MARKER_SUFFIX
 
 
-def _filesystem(store: str):
+def store_filesystem(store: str):
     fs, root = fsspec.core.url_to_fs(store)
     fs.invalidate_cache()  # fsspec reuses instances: another process may have written since
     return fs, root

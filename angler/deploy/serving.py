@@ -30,7 +30,7 @@ CANARY_KEYS = ("ANGLER_CANARY_VERSION", "ANGLER_CANARY_DIGEST")
 # Everything model.env may hold. The store location is not a pin: it comes from k8s/base only.
 PIN_KEYS = STABLE_KEYS + CANARY_KEYS
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-_VERSION = re.compile(r"[1-9][0-9]*")
+_VERSION = re.compile(r"[1-9][0-9]{0,9}")  # int() refuses 4,300 digits and more
 
 
 class PromotionError(AnglerError):
@@ -185,8 +185,7 @@ def promote(model_dir: Path, store: str, promotion_file: Path, canary: bool = Fa
     current = read_promotion(promotion_file) if promotion_file.exists() else None
     if not (model_dir / "model.json").exists():
         raise PromotionError(f"no exported model at {model_dir} (model.json is missing)")
-    description = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
-    pin = Pin(int(description["version"]), description["digest"])
+    pin = exported_pin(model_dir / "model.json")
     publish_version(model_dir / str(pin.version), store, pin.version, pin.digest)
     if canary:
         if current is None:
@@ -196,6 +195,18 @@ def promote(model_dir: Path, store: str, promotion_file: Path, canary: bool = Fa
         promotion = Promotion(pin)
     write_promotion(promotion_file, promotion)
     return promotion
+
+
+def exported_pin(model_json: Path) -> Pin:
+    """The version and digest the export stage wrote in model.json."""
+    try:
+        description = json.loads(model_json.read_text(encoding="utf-8"))
+        version, digest = description["version"], description["digest"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise PromotionError(f"{model_json} has no version and digest ({err!r})") from None
+    if not isinstance(version, int) or isinstance(version, bool) or not isinstance(digest, str):
+        raise PromotionError(f"{model_json}: version must be a number and digest a string")
+    return Pin(version, digest)
 
 
 def promote_pinned(

@@ -30,6 +30,8 @@ SIGNATURE_INPUT = "urls"
 SIGNATURE_OUTPUT = "phishing_probability"
 DECISION_OUTPUT = "is_phishing"
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
+SAVED_MODEL_SUBPATH = "tf2model"  # where mlflow.tensorflow.save_model puts the SavedModel
+SCRATCH_PREFIX = ".export-"
 URLS_SPEC = tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)
 
 
@@ -56,11 +58,22 @@ def load_serving_module(keras_model: Path, threshold: float) -> ServingModule:
     return ServingModule(keras.saving.load_model(keras_model, compile=False), threshold)
 
 
-def save_serving_model(module: ServingModule, path: Path, warmup_urls: list[str]) -> None:
-    """SavedModel with the serving signature and a TF Serving warmup file at `path`."""
-    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
-    derive_fingerprint_uuid(path / "fingerprint.pb")
-    write_warmup_requests(path / WARMUP_FILE, warmup_urls)
+def save_serving_model(module: ServingModule, path: Path, warmup_urls: list[str]) -> Path:
+    """The MLflow model at `path`, saved once: its SavedModel folder (returned) is what TF
+    Serving loads, with the serving signature, a stable fingerprint and a warmup file, and
+    the whole folder is what the registry gets."""
+    examples = np.array(warmup_urls[:2], dtype=object)
+    mlflow.tensorflow.save_model(
+        module,
+        path=str(path),
+        signature=mlflow.models.infer_signature(examples, module(examples).numpy()),
+        saved_model_kwargs={"signatures": {"serving_default": module.serve}},
+        pip_requirements=[f"tensorflow=={tf.__version__}"],
+    )
+    saved = path / SAVED_MODEL_SUBPATH
+    derive_fingerprint_uuid(saved / "fingerprint.pb")
+    write_warmup_requests(saved / WARMUP_FILE, warmup_urls)
+    return saved
 
 
 def derive_fingerprint_uuid(path: Path) -> None:
@@ -93,18 +106,11 @@ def write_warmup_requests(path: Path, urls: list[str], model_name: str = "angler
             writer.write(log.SerializeToString())
 
 
-def register_serving_model(module: ServingModule, warmup_urls: list[str]) -> int:
-    """Log the model to the active MLflow run and register it; returns the registry version."""
-    examples = np.array(warmup_urls[:2], dtype=object)
-    info = mlflow.tensorflow.log_model(
-        module,
-        name="model",
-        signature=mlflow.models.infer_signature(examples, module(examples).numpy()),
-        registered_model_name=tracking.REGISTERED_MODEL,
-        saved_model_kwargs={"signatures": {"serving_default": module.serve}},
-        pip_requirements=[f"tensorflow=={tf.__version__}"],
-    )
-    return int(info.registered_model_version)
+def register_serving_model(mlflow_model: Path, run_id: str) -> int:
+    """Log the saved MLflow model to the run and register it; returns the registry version."""
+    mlflow.log_artifacts(str(mlflow_model), "model")
+    version = mlflow.register_model(f"runs:/{run_id}/model", tracking.REGISTERED_MODEL)
+    return int(version.version)
 
 
 def describe_version(version: int, digest: str, run_id: str, params: Params, metrics: dict):

@@ -41,6 +41,15 @@ def canonical_url_text(urls: tf.Tensor) -> tf.Tensor:
     return host + rest
 
 
+def model_text(urls: tf.Tensor, max_bytes: int) -> tf.Tensor:
+    """What every branch reads of each URL: url_key of its first `max_bytes` bytes, cut again
+    to `max_bytes` (spaces grow to %20). The cut bounds the cost of a request of long URLs;
+    training reads the same text."""
+    return tf.strings.substr(
+        canonical_url_text(tf.strings.substr(urls, 0, max_bytes)), 0, max_bytes
+    )
+
+
 def url_bytes(text: tf.Tensor) -> tf.RaggedTensor:
     """The bytes of each string as integers 0-255 (Latin-1 maps each byte to one code)."""
     return tf.strings.unicode_decode(text, "ISO-8859-1")
@@ -148,10 +157,11 @@ class TfidfLogit(keras.layers.Layer):
     byte n-grams: scikit-learn's TfidfTransformer and LogisticRegression, in-graph.
     Its weights are not trained by Keras; fit_tfidf_logit sets them."""
 
-    def __init__(self, buckets: int, position_tokens: bool = False, **kwargs):
+    def __init__(self, buckets: int, position_tokens: bool, max_url_bytes: int, **kwargs):
         super().__init__(**kwargs)
         self.buckets = buckets
         self.position_tokens = position_tokens
+        self.max_url_bytes = max_url_bytes
 
     def build(self, input_shape):
         shape = (self.buckets,)
@@ -160,7 +170,7 @@ class TfidfLogit(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(), initializer="zeros", trainable=False)
 
     def call(self, urls):
-        text = canonical_url_text(tf.reshape(urls, [-1]))
+        text = model_text(tf.reshape(urls, [-1]), self.max_url_bytes)
         ids, rows = hashed_pieces(text, self.buckets, self.position_tokens)
         unique, _, counts = tf.unique_with_counts(rows * self.buckets + ids)  # (URL, piece)
         rows, columns = unique // self.buckets, unique % self.buckets
@@ -177,19 +187,25 @@ class TfidfLogit(keras.layers.Layer):
         return super().get_config() | {
             "buckets": self.buckets,
             "position_tokens": self.position_tokens,
+            "max_url_bytes": self.max_url_bytes,
         }
 
 
 @keras.saving.register_keras_serializable(package="angler")
 class UrlEncoder(keras.layers.Layer):
-    """Strings -> (byte ids [batch, max_length], bag-of-n-grams embedding [batch, bag_dim])."""
+    """Strings -> (byte ids [batch, max_length], bag-of-n-grams embedding [batch, bag_dim]).
+    In training, each piece of the bag is dropped with probability `piece_dropout`, so the
+    model cannot lean on the few n-grams that name one site."""
 
     def __init__(
         self,
         max_length: int,
         ngram_buckets: int,
         bag_dim: int,
-        position_tokens: bool = False,
+        position_tokens: bool,
+        max_url_bytes: int,
+        piece_dropout: float = 0.0,
+        seed: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -197,26 +213,34 @@ class UrlEncoder(keras.layers.Layer):
         self.ngram_buckets = ngram_buckets
         self.bag_dim = bag_dim
         self.position_tokens = position_tokens
+        self.max_url_bytes = max_url_bytes
+        self.piece_dropout = piece_dropout
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, input_shape):
         self.bag = self.add_weight(
             name="bag", shape=(self.ngram_buckets, self.bag_dim), initializer="uniform"
         )
 
-    def call(self, urls):
-        text = canonical_url_text(tf.reshape(urls, [-1]))
-        byte_ids = url_bytes(text) + 1  # 0 is padding
+    def call(self, urls, training=False):
+        text = model_text(tf.reshape(urls, [-1]), self.max_url_bytes)
+        byte_ids = url_bytes(text)[:, : self.max_length] + 1  # 0 is padding
         byte_ids = byte_ids.to_tensor(default_value=0, shape=[None, self.max_length])
         ids, rows = hashed_pieces(text, self.ngram_buckets, self.position_tokens)
         word_ids, word_rows = hashed_strings("w:" + words(text), self.ngram_buckets)
         ids, rows = tf.concat([ids, word_ids], 0), tf.concat([rows, word_rows], 0)
+        if training and self.piece_dropout:
+            draw = keras.random.uniform(tf.shape(ids), seed=self.seed_generator)
+            keep = draw >= self.piece_dropout
+            ids, rows = tf.boolean_mask(ids, keep), tf.boolean_mask(rows, keep)
         batch = tf.shape(text, out_type=tf.int64)[0]
         vectors = tf.cast(tf.gather(self.bag, ids), self.compute_dtype)
         total = tf.math.unsorted_segment_sum(vectors, rows, batch)
         count = tf.math.unsorted_segment_sum(tf.ones_like(ids, total.dtype), rows, batch)
         return byte_ids, total / tf.sqrt(tf.maximum(count, 1))[:, None]
 
-    def compute_output_spec(self, urls):
+    def compute_output_spec(self, urls, training=False):
         batch = urls.shape[0]
         return (
             keras.KerasTensor((batch, self.max_length), dtype="int32"),
@@ -229,10 +253,13 @@ class UrlEncoder(keras.layers.Layer):
             "ngram_buckets": self.ngram_buckets,
             "bag_dim": self.bag_dim,
             "position_tokens": self.position_tokens,
+            "max_url_bytes": self.max_url_bytes,
+            "piece_dropout": self.piece_dropout,
+            "seed": self.seed,
         }
 
 
-def build_model(params: ModelParams) -> keras.Model:
+def build_model(params: ModelParams, seed: int | None = None) -> keras.Model:
     """The Keras model: a string tensor of shape [batch] in, probability [batch, 1] out."""
     urls = keras.Input(shape=(), dtype="string", name="urls")
     byte_ids, bag = UrlEncoder(
@@ -240,6 +267,9 @@ def build_model(params: ModelParams) -> keras.Model:
         params.ngram_buckets,
         params.bag_dim,
         params.position_tokens,
+        params.max_url_bytes,
+        params.piece_dropout,
+        seed,
         name="url_encoder",
     )(urls)
     branches = [bag]

@@ -4,6 +4,11 @@
 The tracking URI is MLflow's own setting: `MLFLOW_TRACKING_URI` points at a server;
 without it runs go to a SQLite store in the project (`sqlite:///mlflow.db`) with artifacts
 under `mlruns/`.
+
+An unreachable server fails within about a minute, not MLflow's eight: unless set, MLflow's
+`MLFLOW_HTTP_REQUEST_MAX_RETRIES`, `_BACKOFF_FACTOR` and `_TIMEOUT` get the values of
+BOUNDED_RETRIES. Each run is tagged with its host and process id; a run whose process died
+(kill -9, a lost node) and still says RUNNING is marked KILLED by the next run on that host.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import dataclasses
 import json
 import logging
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -28,10 +34,19 @@ EXPERIMENT = "angler"
 REGISTERED_MODEL = "angler"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_ARTIFACT_ROOT = "mlruns"
+# 1 + 3 tries, 1-2-4 s apart, 15 s each at most: about a minute against a silent host.
+BOUNDED_RETRIES = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
+}
+HOST_TAG, PID_TAG = "angler.host", "angler.pid"
 
 
 def configure() -> str:
     """Point MLflow at the configured server or the local store; return the tracking URI."""
+    for name, value in BOUNDED_RETRIES.items():
+        os.environ.setdefault(name, value)
     uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI  # CI sets it empty
     mlflow.set_tracking_uri(uri)
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
@@ -52,9 +67,44 @@ def local_artifact_root(uri: str) -> str | None:
 def start_run() -> mlflow.ActiveRun:
     """A new run for this pipeline run, tagged with the code and data versions."""
     configure()
+    end_abandoned_runs()
     run = mlflow.start_run()
-    mlflow.set_tags(code_and_data_tags())
+    mlflow.set_tags(code_and_data_tags() | process_tags())
     return run
+
+
+def process_tags() -> dict[str, str]:
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+
+
+def end_abandoned_runs() -> list[str]:
+    """Mark KILLED the RUNNING runs of this host whose process is gone; return their ids."""
+    client = mlflow.MlflowClient()
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+    running = client.search_runs(
+        [experiment.experiment_id], filter_string="attributes.status = 'RUNNING'"
+    )
+    ended = []
+    for run in running:
+        tags = run.data.tags
+        if tags.get(HOST_TAG) == socket.gethostname() and not _alive(tags.get(PID_TAG, "")):
+            client.set_terminated(run.info.run_id, status="KILLED")
+            ended.append(run.info.run_id)
+    if ended:
+        log.warning("marked %d run(s) KILLED whose process died: %s", len(ended), ", ".join(ended))
+    return ended
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isascii() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def resume_run(train_report: Path) -> mlflow.ActiveRun:
@@ -64,11 +114,13 @@ def resume_run(train_report: Path) -> mlflow.ActiveRun:
     configure()
     if run_id:
         try:
-            return mlflow.start_run(run_id=run_id)
+            run = mlflow.start_run(run_id=run_id)
+            mlflow.set_tags(process_tags())
+            return run
         except MlflowException:
             log.warning("MLflow run %s is not in this tracking store; starting a new one", run_id)
     run = mlflow.start_run()
-    mlflow.set_tags({**code_and_data_tags(), "angler.resumed_from": run_id or ""})
+    mlflow.set_tags({**code_and_data_tags(), **process_tags(), "angler.resumed_from": run_id or ""})
     return run
 
 

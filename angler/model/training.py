@@ -20,8 +20,8 @@ import tensorflow as tf
 from angler.model.network import (
     TfidfLogit,
     build_model,
-    canonical_url_text,
     hashed_pieces,
+    model_text,
     with_tfidf_logit,
 )
 from angler.params import ModelParams, TrainParams
@@ -80,7 +80,8 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 class ProgressLog(keras.callbacks.Callback):
-    """A line every `every_seconds` within an epoch: step, URLs/s and time left in it."""
+    """A line every `every_seconds` within an epoch: step, URLs/s and time left in it. The
+    rate counts from the end of the first step, which also fills the shuffle buffer."""
 
     def __init__(self, steps: int, batch_size: int, every_seconds: float = 30.0):
         super().__init__()
@@ -88,14 +89,16 @@ class ProgressLog(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch + 1
-        self._start = self._last = time.perf_counter()
+        self._last = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         now = time.perf_counter()
-        if now - self._last < self.every or batch + 1 >= self.steps:
+        if batch == 0:
+            self._start = now
+        if batch == 0 or now - self._last < self.every or batch + 1 >= self.steps:
             return
         self._last = now
-        rate = (batch + 1) / (now - self._start)
+        rate = batch / (now - self._start)
         log.info(
             "epoch %d: step %d/%d, %s URLs/s, %.0f s left in the epoch, loss %.4f",
             self._epoch,
@@ -118,7 +121,7 @@ def train_model(
     """Fit a new model; stops early on validation AUC and keeps the best epoch's weights."""
     keras.utils.set_random_seed(seed)
     with distribution_strategy().scope():
-        model = build_model(model_params)
+        model = build_model(model_params, seed)
         model.compile(
             optimizer=keras.optimizers.Adam(train_params.learning_rate),
             loss="binary_crossentropy",
@@ -180,9 +183,7 @@ def train_served_model(
     }
     if not model_params.tfidf_c:
         return network, result
-    tfidf = fit_tfidf_logit(
-        train, model_params.ngram_buckets, model_params.tfidf_c, model_params.position_tokens
-    )
+    tfidf = fit_tfidf_logit(train, model_params)
     labels = validation["label"].to_numpy()
     served = with_tfidf_logit(network, tfidf)
     result["network_val_auc"] = roc_auc_score(labels, predict(network, validation["url"]))
@@ -195,37 +196,45 @@ def train_served_model(
     return served, result
 
 
-def ngram_counts(urls: pd.Series, buckets: int, with_positions: bool, batch_size: int = 8192):
+def ngram_counts(urls: pd.Series, params: ModelParams, batch_size: int = 8192):
     """Sparse [URLs, buckets] counts of the hashed pieces TfidfLogit sees."""
     from scipy import sparse
 
     columns, rows = [], []
     for start in range(0, len(urls), batch_size):
         batch = tf.constant(urls.iloc[start : start + batch_size].to_numpy(dtype=object))
-        ids, id_rows = hashed_pieces(canonical_url_text(batch), buckets, with_positions)
+        text = model_text(batch, params.max_url_bytes)
+        ids, id_rows = hashed_pieces(text, params.ngram_buckets, params.position_tokens)
         columns.append(ids.numpy())
         rows.append(id_rows.numpy() + start)
     columns = np.concatenate(columns) if columns else np.zeros(0, np.int64)
     rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     counts = sparse.coo_matrix(
-        (np.ones(len(columns), np.float32), (rows, columns)), shape=(len(urls), buckets)
+        (np.ones(len(columns), np.float32), (rows, columns)),
+        shape=(len(urls), params.ngram_buckets),
     )
     return counts.tocsr()  # sums the duplicates
 
 
-def fit_tfidf_logit(
-    train: pd.DataFrame, buckets: int, c: float, with_positions: bool
-) -> TfidfLogit:
+def fit_tfidf_logit(train: pd.DataFrame, params: ModelParams) -> TfidfLogit:
     """Fit the TF-IDF logistic regression (balanced classes) and return it as a layer."""
     from sklearn.feature_extraction.text import TfidfTransformer
     from sklearn.linear_model import LogisticRegression
 
     start = time.perf_counter()
-    counts = ngram_counts(train["url"], buckets, with_positions)
+    counts = ngram_counts(train["url"], params)
     tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
-    linear = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=2000)
+    linear = LogisticRegression(
+        C=params.tfidf_c, class_weight="balanced", solver="liblinear", max_iter=2000
+    )
     linear.fit(tfidf.transform(counts), train["label"].to_numpy())
-    layer = TfidfLogit(buckets, with_positions, dtype="float32", name="tfidf_logit")
+    layer = TfidfLogit(
+        params.ngram_buckets,
+        params.position_tokens,
+        params.max_url_bytes,
+        dtype="float32",
+        name="tfidf_logit",
+    )
     layer.build(None)
     layer.set_weights(
         [

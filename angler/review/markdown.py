@@ -89,6 +89,7 @@ def _verdict(report: dict) -> str:
     lines = [f"**Verdict: {verdict['decision']}**"]
     lines += [f"- {inert(reason)}" for reason in verdict["reasons"]]
     lines += [f"- note: {inert(caveat)}" for caveat in verdict["caveats"]]
+    lines += _rules(verdict.get("rules"))
     if verdict["comparisons"]:
         base = inert(report["pull_request"]["base_name"])
         lines += [
@@ -104,6 +105,24 @@ def _verdict(report: dict) -> str:
                 f"{c['delta']:+.4f} | {c['low']:+.4f} to {c['high']:+.4f} |"
             )
     return "\n".join(lines)
+
+
+def _rules(rules: dict | None) -> list[str]:
+    """The promotion rules the PR would change: they do not judge it, the base's do."""
+    if not rules or not rules["changed"]:
+        return []
+    judge = inert(rules["judged_by"])
+    lines = [
+        f"- note: this PR changes the promotion rules: judged by {judge}'s",
+        "",
+        f"| rule | {judge} (used) | this PR |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        "| " + " | ".join(inert(_compact(row[key])) for key in ("name", "base", "head")) + " |"
+        for row in rules["changed"]
+    ]
+    return lines + [""]
 
 
 def _gate(report: dict) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from angler.params import Params, ParamsError, load_params
+from angler.params import Params, ParamsError, PromotionRules, load_params, load_promotion_rules
 from angler.reports import read_report
 from angler.review.base_revision import (
     BaseUnavailable,
@@ -66,7 +66,7 @@ def build_report(pr: PullRequest, root: Path = Path("."), rebuild_base: bool = T
         "pull_request": {**asdict(pr), "base_sha": base_sha},
         "data": {"corpus": params.data.corpus if params else None, "remote": pr.remote},
         "params": [
-            {"name": name, "old": change.get("old"), "new": change.get("new")}
+            {"name": name, "old": finite(change.get("old")), "new": finite(change.get("new"))}
             for name, change in sorted(params_diff.items())
         ],
         "stages": [asdict(change) for change in changes],
@@ -77,13 +77,45 @@ def build_report(pr: PullRequest, root: Path = Path("."), rebuild_base: bool = T
         report["metrics"] = dvc_json(root, "metrics", "diff", base_sha, "--all")
         report["curves"] = curves(root, base_sha)
         report["mlflow"] = mlflow_run(root / "reports" / "train.json")
+    try:
+        rules = base_rules(root, base_sha)
+    except ParamsError as err:
+        report["verdict"] = Verdict("reject", [f"the base's promotion rules: {err}"]).to_dict()
+        return report
     if params is None:
-        report["verdict"] = Verdict("reject", [f"params.yaml is invalid: {params_error}"]).to_dict()
+        result = Verdict("reject", [f"params.yaml is invalid: {params_error}"])
     else:
-        report["verdict"] = verdict(
-            report, params, root, base_sha, base_lock, rebuild_base
-        ).to_dict()
+        result = verdict(report, rules, root, base_sha, base_lock, rebuild_base)
+    report["verdict"] = result.to_dict() | {
+        "rules": {"judged_by": pr.base_name, "changed": changed_rules(rules, params)}
+    }
     return report
+
+
+def base_rules(root: Path, base_sha: str) -> PromotionRules:
+    """The promotion rules of the base revision: a pull request's own `promote:` section (or
+    seed) never judges its model, in the PR run or at merge."""
+    where = f"params.yaml at {base_sha[:12]}"
+    text = git_show(root, base_sha, "params.yaml")
+    if text is None:
+        raise ParamsError(f"{where} does not exist")
+    return load_promotion_rules(text, where)
+
+
+def changed_rules(base: PromotionRules, head: Params | None) -> list[dict]:
+    """The rules this pull request would change, shown in the comment beside the base's."""
+    if head is None:
+        return []
+    pairs = [("base.seed", base.seed, head.base.seed)] + [
+        (f"promote.{name}", value, getattr(head.promote, name))
+        for name, value in asdict(base.promote).items()
+    ]
+    return [{"name": name, "base": old, "head": new} for name, old, new in pairs if old != new]
+
+
+def finite(value: object) -> object:
+    """A param's value for JSON: NaN and infinities (which a PR may write) as text."""
+    return str(value) if isinstance(value, float) and not np.isfinite(value) else value
 
 
 def _read_yaml(path: Path) -> dict:
@@ -166,7 +198,7 @@ def mlflow_run(train_report: Path) -> dict:
 
 def verdict(
     report: dict,
-    params: Params,
+    rules: PromotionRules,
     root: Path,
     base_sha: str,
     base_lock: dict,
@@ -181,13 +213,13 @@ def verdict(
         return Verdict("reject", ["the pipeline did not complete: " + ", ".join(stopped)])
     candidate = read_report(root / EVALUATE_METRICS)["test"]
     if not _has_model(base_lock):
-        return decide(candidate, None, params.promote)
+        return decide(candidate, None, rules.promote)
     scores = _scores(root / "data" / "scores" / "test.parquet")
     threshold = read_report(root / EVALUATE_METRICS)["operating_point"]["threshold"]
     try:
         champion = champion_scores(root, base_sha, scores["url"].tolist(), rebuild_base)
     except BaseUnavailable as err:
-        reasons = floor_failures(candidate, params.promote)
+        reasons = floor_failures(candidate, rules.promote)
         if reasons:
             return Verdict("reject", reasons)
         how = (
@@ -202,11 +234,11 @@ def verdict(
         scores["source"].to_numpy(),
         Scores(scores["score"].to_numpy(), threshold),
         champion,
-        params.promote.bootstrap_samples,
-        params.promote.confidence,
-        params.base.seed,
+        rules.promote.bootstrap_samples,
+        rules.promote.confidence,
+        rules.seed,
     )
-    result = decide(candidate, comparisons, params.promote)
+    result = decide(candidate, comparisons, rules.promote)
     if champion.threshold is None:
         result.caveats.append(
             "the champion was exported before models had an operating threshold, so the worst "

@@ -115,6 +115,7 @@ REPORT = record(
     curves=record(roc=CURVE, pr=CURVE),
     mlflow=record(run_id=text(64, nullable=True)),
     verdict=record(
+        optional=("rules",),
         decision=Spec("enum", values=DECISIONS),
         reasons=listing(text(TEXT), 30),
         comparisons=mapping(
@@ -125,6 +126,10 @@ REPORT = record(
             keys=Spec("enum", values=tuple(COMPARED)),
         ),
         caveats=listing(text(TEXT), 30),
+        rules=record(
+            judged_by=text(),
+            changed=listing(record(name=text(), base=JSON, head=JSON), 20),
+        ),
     ),
 )
 

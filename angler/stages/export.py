@@ -2,6 +2,7 @@
 
 import json
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -34,6 +35,7 @@ def main(
     from angler.deploy.model_store import directory_digest, publish_atomically
     from angler.model import tracking
     from angler.model.export import (
+        SCRATCH_PREFIX,
         describe_version,
         load_serving_module,
         register_serving_model,
@@ -46,10 +48,18 @@ def main(
     evaluation = json.loads(metrics.read_text(encoding="utf-8"))
     module = load_serving_module(model, evaluation["operating_point"]["threshold"])
     warmup = read_shards(shards, "validation", params.export.warmup_requests)["url"].tolist()
-    with tracking.resume_run(train_report) as run, tempfile.TemporaryDirectory() as scratch:
-        saved = Path(scratch) / "saved_model"
-        save_serving_model(module, saved, warmup)
-        version = register_serving_model(module, warmup)
+    # The one temporary copy sits beside the store and goes on any exit; one left by a
+    # killed export (SIGKILL runs no cleanup) goes at the next export's start.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f"{SCRATCH_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    with (
+        tracking.resume_run(train_report) as run,
+        tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=out.parent) as scratch,
+    ):
+        mlflow_model = Path(scratch) / "model"
+        saved = save_serving_model(module, mlflow_model, warmup)
+        version = register_serving_model(mlflow_model, run.info.run_id)
         target = publish_atomically(saved, out, version)
         description = describe_version(
             version,

@@ -200,3 +200,13 @@ def test_drift_replay_runs_tiny(demo_run, tmp_path):
     for month in measured["months"].values():
         assert month["urls"] >= 500 and isinstance(month["drift"], bool)
         assert set(month["features"]) == set(NUMERIC_FEATURES)
+
+
+def test_serving_memory_benchmark_runs_tiny(demo_run, tmp_path):
+    out = tmp_path / "serving_memory.json"
+    model = next(p for p in (demo_run / "models" / "angler").iterdir() if p.name.isdigit())
+    result = run_script("serving_memory.py", "--model", str(model), "--tiny", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    cases = json.loads(out.read_text())["cases"]
+    assert [(c["batch"], c["url_bytes"]) for c in cases] == [(8, 2048), (2, 65536)]
+    assert all(c["peak_rss_mib"] >= c["loaded_rss_mib"] > 0 for c in cases)

@@ -109,13 +109,15 @@ def test_the_model_config_map_carries_the_promoted_version_and_nothing_else(over
 
 
 def test_the_init_container_takes_the_four_pins_by_name_and_the_store_from_the_base(overlay):
-    objects = overlay[1]
+    name, objects = overlay
     config = one(objects, "ConfigMap", "angler-model-")["metadata"]["name"]
     spec = pod_spec(objects)
     assert all("envFrom" not in c for c in spec["initContainers"] + spec["containers"])
     (init,) = spec["initContainers"]
     env = {var["name"]: var for var in init["env"]}
-    assert set(env) == {"ANGLER_MODEL_STORE", *PIN_KEYS}
+    assert set(env) == {"ANGLER_MODEL_STORE", "ANGLER_ENV", *PIN_KEYS}
+    # fetch-model checks the pins against the ledger of this overlay's environment
+    assert env["ANGLER_ENV"] == {"name": "ANGLER_ENV", "value": name}
     assert env["ANGLER_MODEL_STORE"] == {
         "name": "ANGLER_MODEL_STORE",
         "value": "s3://angler-models/angler",

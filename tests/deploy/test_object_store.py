@@ -61,11 +61,13 @@ def digest_of(model: Path) -> str:
     return json.loads((model / "model.json").read_text())["digest"]
 
 
-def promote(checkout: Path, model: Path, store: str) -> subprocess.CompletedProcess:
-    return angler(checkout, "promote", "--env", "staging", "--model", str(model), "--store", store)
+def promote(checkout: Path, model: Path, store: str, *args: str) -> subprocess.CompletedProcess:
+    return angler(
+        checkout, "promote", "--env", "staging", "--model", str(model), "--store", store, *args
+    )
 
 
-def fetch_model(checkout: Path, store: str, out: Path) -> subprocess.CompletedProcess:
+def fetch_model(checkout: Path, store: str, out: Path, *args: str) -> subprocess.CompletedProcess:
     return angler(
         checkout,
         "fetch-model",
@@ -77,6 +79,7 @@ def fetch_model(checkout: Path, store: str, out: Path) -> subprocess.CompletedPr
         str(out / "models"),
         "--config",
         str(out / "models.config"),
+        *args,
     )
 
 
@@ -204,3 +207,34 @@ def test_a_dvc_remote_on_s3_push_then_pull_into_a_fresh_clone(tmp_path, s3_store
     assert (clone / "data" / "urls.csv").read_text() == (repo / "data" / "urls.csv").read_text()
     assert "up to date" in dvc(clone, "status")
     assert "in sync" in dvc(clone, "status", "--cloud")
+
+
+def test_the_ledger_on_s3_backs_what_a_verdict_promoted_and_nothing_else(
+    checkout, tmp_path, exported, s3_store
+):
+    """The serving side: fetch-model --env (ANGLER_ENV in every pod) refuses a pin the
+    ledger does not back, before fetching anything."""
+    unjudged = exported(tmp_path, 1)
+    assert promote(checkout, unjudged, s3_store).returncode == 0  # no --verdict
+    serving = tmp_path / "serving"
+    refused = fetch_model(checkout, s3_store, serving, "--env", "staging")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        "angler fetch-model: error: version 1 "
+        f"({digest_of(unjudged)}) has no promote verdict in the ledger"
+    )
+    assert not (serving / "models").exists()
+    pins = angler(checkout, "check-pins", "--overlays", "k8s/overlays", "--store", s3_store)
+    assert pins.returncode == 1 and "k8s/overlays/staging/model.env: version 1" in pins.stderr
+
+    verdict = tmp_path / "report.json"
+    verdict.write_text(json.dumps({"verdict": {"decision": "promote", "reasons": ["better"]}}))
+    judged = exported(tmp_path, 2)
+    result = promote(checkout, judged, s3_store, "--verdict", str(verdict))
+    assert result.returncode == 0, result.stderr
+    assert {"ledger/approved/2.json", "ledger/staging/2.json"} <= keys(s3_store)
+    result = fetch_model(checkout, s3_store, serving, "--env", "staging")
+    assert result.returncode == 0, result.stderr
+    assert directory_digest(serving / "models" / "2") == digest_of(judged)
+    refused = fetch_model(checkout, s3_store, serving, "--env", "production")
+    assert "version 2 was never pinned in production" in refused.stderr

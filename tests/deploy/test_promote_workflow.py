@@ -101,8 +101,10 @@ def repo(reproduced_main, tmp_path_factory, shared) -> Path:
     run(repo, shared, "dvc", "push", "--run-cache")
     first = root / "first-verdict.json"  # main's history: its first model was approved
     first.write_text(json.dumps({"verdict": {"decision": "promote", "reasons": ["first"]}}))
-    for env in ("staging", "production"):
-        run(repo, shared, "angler", "promote", "--env", env, "--verdict", str(first))
+    run(repo, shared, "angler", "promote", "--env", "staging", "--verdict", str(first))
+    version = json.loads((repo / "models" / "angler" / "model.json").read_text())["version"]
+    run(repo, shared, "angler", "promote", "--env", "production", "--from-env", "staging",
+        "--version", str(version))  # fmt: skip
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "main's first model, promoted")
     run(repo, shared, "angler", "champion")
@@ -186,14 +188,15 @@ def test_a_better_model_merged_goes_to_staging_then_production_then_a_revert_rol
         "pipeline outputs of the merge (verdict: promote)",
     ]
     assert git(repo, "show", "--name-only", "--format=", "origin/main").splitlines() == [
-        "k8s/approvals.json",
         "k8s/overlays/staging/model.env",
     ]
-    approved = json.loads((repo / "k8s" / "approvals.json").read_text())[str(promoted.version)]
+    approved = json.loads((store / "ledger" / "approved" / f"{promoted.version}.json").read_text())
     assert (
         approved["digest"] == promoted.digest
         and approved["reasons"] == report["verdict"]["reasons"]
     )
+    assert (store / "ledger" / "staging" / f"{promoted.version}.json").is_file()
+    assert not (store / "ledger" / "production" / f"{promoted.version}.json").exists()
 
     refused = play_production(repo, shared, first.version)  # not what staging serves
     assert refused["promote-production.sh"].returncode == 2
@@ -208,6 +211,7 @@ def test_a_better_model_merged_goes_to_staging_then_production_then_a_revert_rol
     assert git(repo, "show", "--name-only", "--format=", "origin/main").splitlines() == [
         "k8s/overlays/production/model.env"
     ]
+    assert (store / "ledger" / "production" / f"{promoted.version}.json").is_file()
 
     before = git(repo, "rev-parse", "HEAD")
     git(repo, "revert", "--no-edit", "HEAD")
@@ -236,6 +240,34 @@ def test_a_pin_with_no_promote_verdict_is_refused_and_the_alias_stays(repo, shar
     assert refused.returncode == 1 and "no promote verdict" in refused.output
     assert steps["angler champion"].returncode is None  # never reached
     assert champion(shared) == alias
+
+
+def test_production_repinned_by_an_overlays_only_merge_moves_nothing(repo, shared):
+    """The attack of issue 28: a merge that edits only production's model.env, to a version a
+    verdict approved and staging pinned but production never took (here one the promote job
+    recorded for staging, which staging then found unhealthy). promote-kind.sh calls it a
+    rollback, so no pipeline and no verdict run; the ledger refuses it."""
+    from angler.deploy.ledger import record_approval, record_pin
+    from angler.deploy.serving import Pin, Promotion, write_promotion
+
+    store = shared["secrets.ANGLER_MODEL_STORE"]
+    staged_only = Pin(98, "sha256:" + "d" * 64)
+    verdict = {"verdict": {"decision": "promote", "reasons": ["better"]}}
+    record_approval(store, staged_only, json.dumps(verdict).encode())
+    record_pin(store, "staging", staged_only)
+    git(repo, "checkout", "-q", "--force", "main")
+    git(repo, "reset", "-q", "--hard", "origin/main")
+    before = git(repo, "rev-parse", "HEAD")
+    write_promotion(repo / "k8s" / "overlays" / "production" / MODEL_ENV, Promotion(staged_only))
+    git(repo, "commit", "-qam", "Merge pull request #11: production takes version 98")
+    alias = champion(shared)
+    steps = play_push(repo, shared, before)
+    assert steps["pipeline.sh"].returncode is None  # overlays only: no pipeline, no verdict
+    refused = steps["angler check-pins"]
+    assert refused.returncode == 1
+    assert "version 98 was never pinned in production by a promote job" in refused.output
+    assert steps["angler champion"].returncode is None and champion(shared) == alias
+    git(repo, "reset", "-q", "--hard", before)
 
 
 def test_a_model_planted_in_the_pr_remote_is_never_promoted(repo, shared, tmp_path):

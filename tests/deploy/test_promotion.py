@@ -3,6 +3,7 @@ store agree at every step. Versions are published atomically, marked complete la
 checked by a digest over a manifest of their files."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -95,9 +96,7 @@ def test_production_takes_only_the_approved_intact_version_staging_serves(repo, 
     done = from_staging(2)
     assert done.returncode == 0, done.stderr
     assert served(repo, store) == (2, True)
-    approvals = json.loads((repo / "k8s" / "approvals.json").read_text())
-    del approvals["2"]
-    (repo / "k8s" / "approvals.json").write_text(json.dumps(approvals))
+    (store / "ledger" / "approved" / "2.json").unlink()  # as if no verdict had approved it
     refused = from_staging(2)
     assert refused.returncode == 2 and "no promote verdict" in refused.stderr
 
@@ -143,10 +142,63 @@ def test_a_publish_killed_mid_copy_leaves_no_version(tmp_path, exported):
     died = subprocess.run([sys.executable, "-c", killer, str(model / "3"), str(store), digest])
     assert died.returncode == -9
     assert not (store / "3").exists()
-    assert [p.name for p in store.iterdir()][0].startswith(".3-")  # the staging folder only
+    left = sorted(p.name for p in store.iterdir())  # the staging copy and the dead lock
+    assert len(left) == 2 and left[0].startswith(".3-") and left[1] == ".3.publishing"
     assert not (store / "3.complete").exists()
-    publish_version(model / "3", str(store), 3, digest)
+    publish_version(model / "3", str(store), 3, digest)  # takes the dead process's lock over
     assert directory_digest(store / "3") == digest
+    assert sorted(p.name for p in store.iterdir()) == ["3", "3.complete"]
+
+
+def test_two_concurrent_promotes_publish_one_version_and_the_loser_says_so(tmp_path, exported):
+    """The fault of issue 28: the loser of two promotes racing for one version ended in
+    `OSError: Directory not empty` (3 of 6 trials)."""
+    model = exported(tmp_path, 5, shards=40)  # big enough for the two to overlap
+    store = tmp_path / "store"
+    for trial in range(6):
+        target = store / f"trial-{trial}"
+        overlays = [tmp_path / f"overlays-{trial}-{i}" for i in (0, 1)]
+        for folder in overlays:
+            (folder / "staging").mkdir(parents=True)
+            (folder / "staging" / "kustomization.yaml").touch()
+        racers = [
+            subprocess.Popen(
+                [ANGLER, "promote", "--env", "staging", "--model", str(model)]
+                + ["--store", str(target), "--overlays", str(folder)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for folder in overlays
+        ]
+        done = [(racer.wait(), racer.stderr.read()) for racer in racers]
+        assert all("Traceback" not in err for _, err in done), done
+        assert 0 in [code for code, _ in done], done
+        for code, err in done:
+            if code:
+                assert code == 2 and len(err.strip().splitlines()) == 1, err
+                assert "being published" in err, err
+        assert sorted(p.name for p in target.iterdir()) == ["5", "5.complete"]
+        assert directory_digest(target / "5") == (target / "5.complete").read_text().strip()
+
+
+def test_a_promote_of_a_version_being_published_is_one_line(tmp_path, exported):
+    from angler.deploy.model_store import publishing_lock
+
+    model, store = exported(tmp_path, 6), tmp_path / "store"
+    (tmp_path / "overlays" / "staging").mkdir(parents=True)
+    (tmp_path / "overlays" / "staging" / "kustomization.yaml").touch()
+    with publishing_lock(store, 6, str(store / "6")):  # the other promote, mid-publish
+        loser = angler(
+            tmp_path, "promote", "--env", "staging", "--model", str(model),
+            "--store", str(store), "--overlays", str(tmp_path / "overlays"),
+        )  # fmt: skip
+    assert loser.returncode == 2
+    assert loser.stderr.strip() == (
+        f"angler promote: error: version 6 is being published to {store}/6 by another promote "
+        f"(process {os.getpid()}); run this one again once it is done"
+    )
+    assert not (tmp_path / "overlays" / "staging" / MODEL_ENV).exists()
 
 
 def test_a_tampered_model_is_refused_on_publish_and_on_fetch(repo, tmp_path, exported):

@@ -57,6 +57,7 @@ STABLE = f"ANGLER_MODEL_VERSION=3\nANGLER_MODEL_DIGEST={DIGEST}\n"
         (f"ANGLER_MODEL_VERSION=+3\nANGLER_MODEL_DIGEST={DIGEST}\n", "positive integer"),
         (f"ANGLER_MODEL_VERSION=3 \nANGLER_MODEL_DIGEST={DIGEST}\n", "positive integer"),
         (f"ANGLER_MODEL_VERSION=0\nANGLER_MODEL_DIGEST={DIGEST}\n", "positive integer"),
+        (f"ANGLER_MODEL_VERSION={'9' * 5000}\nANGLER_MODEL_DIGEST={DIGEST}\n", "positive integer"),
         ("ANGLER_MODEL_VERSION=3\nANGLER_MODEL_DIGEST=md5:1\n", "sha256:<64 hex digits>"),
         (f"ANGLER_MODEL_VERSION=3\nANGLER_MODEL_DIGEST={DIGEST.upper()}\n", "sha256:<64 hex"),
         (f"ANGLER_MODEL_VERSION=3\nANGLER_MODEL_DIGEST={DIGEST}0\n", "sha256:<64 hex digits>"),

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from angler.data.urls import UrlError, parse_url
-from angler.model.network import canonical_url_text
+from angler.model.network import canonical_url_text, model_text
 
 from helpers.paths import FIXTURE_CORPUS
 
@@ -58,3 +58,14 @@ def test_normalised_fixture_urls_match():
 )
 def test_generated_urls_match(raw):
     assert in_graph([raw]) == [parse_url(raw).url_key]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.integers(min_value=1, max_value=120))
+def test_model_text_is_never_longer_than_the_cut(raw, cut):
+    """Spaces grow to %20 in url_key, so the cut applies again after canonicalising."""
+    text = model_text(tf.constant([raw]), cut).numpy()[0]
+    assert len(text) <= cut
+    short = canonical_url_text(tf.constant([raw])).numpy()[0]
+    if len(raw) <= cut and len(short) <= cut:
+        assert text == short  # nothing is cut from a URL that fits

@@ -75,6 +75,36 @@ def test_hostile_inputs_are_scored_not_crashed_on(exported):
     assert np.all((scores >= 0) & (scores <= 1))
 
 
+def test_a_request_of_long_urls_costs_what_one_of_cut_urls_costs(demo_run, exported):
+    """The attack of issue 28: four URLs of 1 MB took +3 GB when the n-gram branches read the
+    whole URL. Every branch now reads `model.max_url_bytes`; measured as the peak RSS of a
+    fresh process (bench/serving_memory.py), with a generous bound."""
+    import subprocess
+    import sys
+
+    from helpers.paths import REPO_ROOT
+
+    path, _ = exported
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / "serving_memory.py"), "--model", str(path)]
+        + ["--cases", "4x1048576,64x1048576"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    four, many = [json.loads(line) for line in result.stdout.splitlines()]
+    assert four["batch_mib"] < 100, four
+    assert many["batch_mib"] < 64 * 3 + 300, many  # the request's own 64 MB, copied, and a batch
+
+
+def test_the_cut_bounds_what_every_branch_reads(exported):
+    path, _ = exported
+    head = "http://example.com/" + "a/b-c" * 300  # ~1,500 bytes: past the cut
+    long = [head + "x" * 10, head + "y" * 50_000]
+    scores = serve(path, long)
+    assert scores[0] == pytest.approx(scores[1], abs=1e-6)  # what differs is past the cut
+
+
 def test_warmup_file_holds_predict_requests(exported):
     path, _ = exported
     records = list(
@@ -156,7 +186,8 @@ def test_two_exports_of_one_model_are_the_same_bytes(demo_run, tmp_path):
         for out in (tmp_path / "first", tmp_path / "second")
     ]
     assert [run.wait() for run in runs] == [0, 0]
-    first, second = manifest(tmp_path / "first"), manifest(tmp_path / "second")
+    first = manifest(tmp_path / "first" / "tf2model")  # the SavedModel TF Serving loads
+    second = manifest(tmp_path / "second" / "tf2model")
     assert [name for name, _, _ in first] == [name for name, _, _ in second]
     assert "fingerprint.pb" in [name for name, _, _ in first]
     assert first == second, [a for a, b in zip(first, second, strict=True) if a != b]

@@ -13,6 +13,24 @@ from angler.model.network import TfidfLogit, build_model, with_tfidf_logit
 from angler.model.training import fit_tfidf_logit, ngram_counts
 from angler.params import ModelParams
 
+
+def model_params(with_positions: bool, c: float = 10.0, max_url_bytes: int = 1024) -> ModelParams:
+    return ModelParams(
+        max_url_bytes=max_url_bytes,
+        max_length=32,
+        ngram_buckets=BUCKETS,
+        bag_dim=4,
+        position_tokens=with_positions,
+        piece_dropout=0.0,
+        byte_embedding_dim=4,
+        conv_filters=0,
+        conv_kernel_sizes=(3,),
+        hidden_units=4,
+        dropout=0.0,
+        tfidf_c=c,
+    )
+
+
 BUCKETS = 2**14
 RNG = np.random.default_rng(3)
 WORDS = ["login", "verify", "account", "news", "wiki", "shop", "secure", "docs", "item"]
@@ -35,15 +53,15 @@ def train() -> pd.DataFrame:
 
 @pytest.mark.parametrize("with_positions", [False, True])
 def test_layer_logits_equal_scikit_learns_decision_function(train, with_positions):
-    layer = fit_tfidf_logit(train, BUCKETS, 10.0, with_positions)
-    scored = pd.Series([*urls(50)["url"], "", "HTTP://WWW.Example.COM/", "é" * 300])
-    counts = ngram_counts(train["url"], BUCKETS, with_positions)
+    params = model_params(with_positions)
+    layer = fit_tfidf_logit(train, params)
+    long = "http://example.com/" + "login/" * 400  # past max_url_bytes: the same cut in both
+    scored = pd.Series([*urls(50)["url"], long, "", "HTTP://WWW.Example.COM/", "é" * 300])
+    counts = ngram_counts(train["url"], params)
     tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
     linear = LogisticRegression(C=10.0, class_weight="balanced", solver="liblinear")
     linear.fit(tfidf.transform(counts), train["label"])
-    expected = linear.decision_function(
-        tfidf.transform(ngram_counts(scored, BUCKETS, with_positions))
-    )
+    expected = linear.decision_function(tfidf.transform(ngram_counts(scored, params)))
     got = layer(tf.constant(scored.to_numpy(dtype=object))).numpy().ravel()
     np.testing.assert_allclose(got, expected, atol=1e-4)
     if not with_positions:  # an empty URL has position tokens (an empty TLD, one label)
@@ -51,10 +69,9 @@ def test_layer_logits_equal_scikit_learns_decision_function(train, with_position
 
 
 def test_the_averaged_model_round_trips_through_keras_saving(train, tmp_path):
-    network = build_model(
-        ModelParams(32, BUCKETS, 4, True, 4, 0, (3,), hidden_units=4, dropout=0.0, tfidf_c=1.0)
-    )
-    model = with_tfidf_logit(network, fit_tfidf_logit(train, BUCKETS, 1.0, True))
+    params = model_params(True, c=1.0)
+    network = build_model(params)
+    model = with_tfidf_logit(network, fit_tfidf_logit(train, params))
     sample = tf.constant(urls(20)["url"].to_numpy(dtype=object))
     linear = tf.sigmoid(model.get_layer("tfidf_logit")(sample))
     np.testing.assert_allclose(

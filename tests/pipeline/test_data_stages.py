@@ -1,10 +1,15 @@
 """ingest -> validate on the committed fixture corpus, Spark local."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from angler.data.urls import invisible_character
 
 from helpers.paths import FIXTURE_CORPUS, write_params
 from helpers.stage_runner import run_data_stages
@@ -176,6 +181,70 @@ def test_ingest_quarantines_unicode_ports_and_hosts_and_balances(spark, tmp_path
     assert result["duplicates"] == len(lines) - len(expected) - len(keys)
     assert result["balanced"] is True
     assert result["quarantine_reasons"]["invalid port"] == 22
+
+
+def ingest_corpus_files(tmp_path, files: dict[str, bytes]) -> tuple[dict, pd.DataFrame, Path]:
+    """Write `files` (path under the corpus: bytes) and run the ingest stage on them."""
+    from angler.stages import ingest
+
+    corpus = tmp_path / "corpus"
+    for name, data in files.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_bytes(data)
+    params = write_params(tmp_path / "params.yaml", **{"data.corpus": str(corpus)})
+    out, quarantine, report_path = tmp_path / "out", tmp_path / "q.csv", tmp_path / "r.json"
+    ingest.main(out, quarantine, report_path, params)
+    rows = pd.read_csv(quarantine, keep_default_na=False, dtype=str)
+    return json.loads(report_path.read_text()), rows, out
+
+
+def test_invalid_utf8_and_broken_quoting_are_quarantined_with_their_reason(spark, tmp_path):
+    """The attacks of issue 28: one invalid byte stopped ingest on a URL list, and in a CSV it
+    became U+FFFD in a URL that was kept; an unterminated quote glued fields into the URL; a
+    file named with %20 counted 0 rows."""
+    result, rows, out = ingest_corpus_files(
+        tmp_path,
+        {
+            "benign/list.txt": b"http://good.example.com/\nhttp://bad.example.com/\xff\xfe\n",
+            "feeds/a%20b.csv": b"url,label,date\n"
+            b"http://fine.example.org/,phishing,2024-01-01\n"
+            b"http://byte.example.org/\xc3(,phishing,2024-01-02\n"
+            b'"http://glued.example.org/x,phishing,2024-01-03\n'
+            b'"http://quoted.example.org/"x,phishing,2024-01-04\n'
+            b"http://rtl.example.org/\xe2\x80\xaegnp.exe,phishing,2024-01-05\n",
+        },
+    )
+    reasons = dict(zip(rows["raw_url"], rows["reason"], strict=True))
+    assert reasons == {
+        "http://bad.example.com/\ufffd\ufffd": "invalid UTF-8",
+        "http://byte.example.org/\ufffd(": "invalid UTF-8",
+        '"http://glued.example.org/x,phishing,2024-01-03': "malformed CSV row",
+        '"http://quoted.example.org/"x': "malformed CSV quoting",
+        "http://rtl.example.org/\u202egnp.exe": "invisible or control character U+202E in URL",
+    }
+    assert {f["file"]: f["rows"] for f in result["files"]} == {
+        "benign/list.txt": 2,
+        "feeds/a%20b.csv": 5,
+    }
+    assert set(rows["file"]) == {"benign/list.txt", "feeds/a%20b.csv"}
+    assert result["rows_in"] == 7 and result["quarantined"] == 5 and result["balanced"] is True
+    assert sorted(pd.read_parquet(out)["url_key"]) == ["fine.example.org", "good.example.com"]
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@given(lines=st.lists(st.binary(min_size=1, max_size=60), min_size=1, max_size=40))
+def test_ingest_of_any_bytes_balances_and_keeps_only_valid_text(spark, tmp_path_factory, lines):
+    tmp_path = tmp_path_factory.mktemp("fuzz")
+    body = b"\n".join(b"http://example.com/" + line.replace(b"\n", b"") for line in lines)
+    csv = b"url,label\n" + b"\n".join(line.replace(b"\n", b"") + b",1" for line in lines)
+    result, rows, out = ingest_corpus_files(
+        tmp_path, {"feeds/fuzz.txt": body + b"\n", "feeds/fuzz.csv": csv + b"\n"}
+    )
+    assert result["balanced"] is True
+    assert result["rows_in"] == sum(f["rows"] for f in result["files"])
+    kept = pd.read_parquet(out)
+    assert not kept["url"].str.contains("\ufffd").any()
+    assert not kept["url"].map(invisible_character).notna().any()
 
 
 def test_an_unexpected_parser_error_quarantines_only_that_row(monkeypatch):

@@ -78,6 +78,8 @@ def test_the_run_is_in_mlflow_and_the_model_registered(demo_run, mlflow_store):
     assert run.data.metrics["data_checks_passed"] == 1.0
     assert description["mlflow_run_id"] == train["mlflow_run_id"]
 
+    assert not list((demo_run / "models").glob(".export-*"))  # export's one scratch copy: gone
+
     mlflow.set_tracking_uri(mlflow_store)
     served = mlflow.pyfunc.load_model(description["model_uri"])
     scores = np.asarray(served.predict(np.array(["http://181.214.58.104/login.php"], dtype=object)))

@@ -262,3 +262,34 @@ def test_a_params_typo_is_reported_not_crashed_on(repo):
     text = readable((repo / "typo" / "comment.md").read_text())
     assert "**Verdict: reject**" in text
     assert "params.yaml is invalid: unknown key(s) train.epoch" in text
+
+
+def test_a_pr_is_judged_by_mains_promotion_rules_not_its_own(repo):
+    """The attack of issue 28: a PR that writes its own bar. Judged by its own rules, this
+    PR's floor of 1.0 would reject the (unchanged) model; main's rules hold it, and the
+    comment shows both."""
+    pr = play_pr(repo, "own-rules", **{"promote.min_roc_auc": 1.0, "promote.max_roc_auc_loss": 1.0})
+    main = yaml.safe_load(git(repo, "show", "main:params.yaml"))["promote"]
+    verdict = pr["report"]["verdict"]
+    assert verdict["decision"] == "hold", verdict
+    judge = pr["report"]["pull_request"]["base_name"]  # main@<sha>, as pr-report.sh names it
+    assert judge.startswith("main@")
+    assert verdict["rules"] == {
+        "judged_by": judge,
+        "changed": [
+            {"name": "promote.max_roc_auc_loss", "base": main["max_roc_auc_loss"], "head": 1.0},
+            {"name": "promote.min_roc_auc", "base": main["min_roc_auc"], "head": 1.0},
+        ],
+    }
+    assert f"note: this PR changes the promotion rules: judged by {judge}'s" in pr["text"]
+    row = table_row(pr["text"], "promote.min_roc_auc")
+    assert row == ["promote.min_roc_auc", str(main["min_roc_auc"]), "1.0"]
+
+
+def test_a_nan_rule_is_one_line_and_a_reject(repo):
+    """No stage reads `promote:`, so the pipeline is up to date; the report refuses it."""
+    pr = play_pr(repo, "nan-rule", **{"promote.min_roc_auc": float("nan")})
+    assert pr["steps"]["pr-report.sh"].returncode == 1
+    assert "Traceback" not in pr["steps"]["pr-report.sh"].output
+    assert pr["report"]["verdict"]["decision"] == "reject"
+    assert "params.yaml is invalid: promote.min_roc_auc: must be a finite number" in pr["text"]

@@ -1,9 +1,119 @@
+import math
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import yaml
 
 from angler.params import ParamsError, load_params
 
 from helpers.paths import REPO_ROOT, write_params
+
+
+def numeric_keys() -> list[str]:
+    """Every `section.key` of params.yaml that holds a number."""
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    return [
+        f"{section}.{key}"
+        for section, values in params.items()
+        for key, value in values.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    ]
+
+
+# A value outside each number's meaning: negative counts, fractions above 1, a zero batch.
+OUT_OF_RANGE = {
+    "base.seed": -1,
+    "data.demo_size": -5,
+    "data.max_url_length": 0,
+    "data.sample_fraction": 0.0,
+    "split.validation_fraction": -0.1,
+    "split.test_fraction": 1.5,
+    "split.temporal_months": -1,
+    "featurize.shards": 0,
+    "validate.min_rows": -1,
+    "validate.min_phishing_share": 1.5,
+    "validate.max_phishing_share": -0.5,
+    "validate.min_url_length": -1,
+    "validate.max_duplicate_rate": 2.0,
+    "validate.max_shortcut_auc": 0.4,
+    "model.max_url_bytes": 0,
+    "model.max_length": 0,
+    "model.ngram_buckets": 0,
+    "model.bag_dim": 0,
+    "model.piece_dropout": 1.0,
+    "model.byte_embedding_dim": 0,
+    "model.conv_filters": -1,
+    "model.hidden_units": 0,
+    "model.dropout": 1.5,
+    "model.tfidf_c": -1.0,
+    "train.epochs": 0,
+    "train.batch_size": 0,
+    "train.learning_rate": 0.0,
+    "train.early_stopping_patience": -1,
+    "train.max_train_rows": -1,
+    "train.shuffle_buffer": -1,
+    "evaluate.target_fpr": 0.0,
+    "evaluate.histogram_bins": 0,
+    "evaluate.curve_points": 1,
+    "export.warmup_requests": -1,
+    "promote.bootstrap_samples": 10,
+    "promote.confidence": 1.0,
+    "promote.max_roc_auc_loss": 1.5,
+    "promote.max_tpr_loss": -0.1,
+    "promote.max_benign_fpr_increase": 2.0,
+    "promote.min_roc_auc": 1.01,
+    "promote.min_tpr_at_fpr_1pct": -0.5,
+    "promote.max_worst_benign_fpr": 1.5,
+    "monitor.traffic_phishing_share": 1.0,
+    "monitor.min_traffic_urls": 0,
+    "monitor.psi_bins": 1,
+    "monitor.max_psi": -0.1,
+    "monitor.max_ks": 1.5,
+    "monitor.max_unseen_tld_share": -1.0,
+    "monitor.max_unseen_domain_share": 1.5,
+    "monitor.max_score_quantile_shift": 2.0,
+}
+
+
+def test_every_numeric_param_has_an_out_of_range_case():
+    assert sorted(OUT_OF_RANGE) == sorted(numeric_keys())
+
+
+@pytest.mark.parametrize("key", sorted(OUT_OF_RANGE))
+def test_an_out_of_range_value_names_its_key(tmp_path, key):
+    with pytest.raises(ParamsError, match=rf"^{key}: must be "):
+        load_params(write_params(tmp_path / "params.yaml", **{key: OUT_OF_RANGE[key]}))
+
+
+def float_keys() -> list[str]:
+    params = load_params(REPO_ROOT / "params.yaml")
+    return [
+        key
+        for key in numeric_keys()
+        if isinstance(getattr(getattr(params, key.split(".")[0]), key.split(".")[1]), float)
+    ]
+
+
+@pytest.mark.parametrize("key", float_keys())
+def test_nan_and_infinity_are_refused_where_a_float_is_read(tmp_path, key):
+    for value in (math.nan, math.inf, -math.inf):
+        with pytest.raises(ParamsError, match=rf"^{key}: must be a finite number"):
+            load_params(write_params(tmp_path / "params.yaml", **{key: value}))
+
+
+def test_a_nan_floor_in_the_cli_is_one_line_and_exit_2(tmp_path):
+    """The attack of issue 28: `promote.min_roc_auc: .nan` makes every comparison false."""
+    write_params(tmp_path / "params.yaml", **{"promote.min_roc_auc": math.nan})
+    angler = Path(sys.executable).with_name("angler")
+    command = [angler, "split", "--labelled", "in", "--out", "out", "--report", "split.json"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "angler split: error: promote.min_roc_auc: must be a finite number, got nan"
+    ]
+    assert not (tmp_path / "out").exists()
 
 
 def test_repository_params_load():
@@ -33,8 +143,9 @@ def test_corpus_path_is_relative_to_the_project(tmp_path):
         ({"evaluate.source_slices": ["a"]}, "evaluate.source_slices: expected a mapping"),
         ({"evaluate.source_slices": {"x": "a"}}, "evaluate.source_slices.x: expected a list"),
         ({"evaluate.source_slices": {"test": ["a"]}}, "source_slices: test is taken"),
-        ({"model.ngram_buckets": 0}, "model.ngram_buckets must be between 1 and 2"),
-        ({"model.ngram_buckets": 2**33}, "model.ngram_buckets must be between 1 and 2"),
+        ({"model.ngram_buckets": 2**33}, "model.ngram_buckets: must be in \\[1, 4.29497e\\+09\\]"),
+        ({"model.conv_kernel_sizes": [3, 0]}, "model.conv_kernel_sizes: must be >= 1, got 0"),
+        ({"monitor.score_quantiles": [0.5, 1.0]}, "monitor.score_quantiles: must be in \\(0, 1\\)"),
     ],
 )
 def test_bad_params_name_the_key(tmp_path, overrides, message):
@@ -53,3 +164,6 @@ def test_missing_key_and_bad_yaml(tmp_path):
         load_params(tmp_path / "bad.yaml")
     with pytest.raises(ParamsError, match="cannot read"):
         load_params(tmp_path / "absent.yaml")
+    (tmp_path / "latin1.yaml").write_bytes("base:\n  seed: 42 # caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ParamsError, match="latin1.yaml is not UTF-8 text"):
+        load_params(tmp_path / "latin1.yaml")

@@ -59,6 +59,7 @@ def test_no_expression_is_expanded_inside_a_script(workflow):
 
 SCRIPTS = sorted((REPO_ROOT / ".github" / "scripts").glob("*.sh"))
 WIRING = [
+    "pins.yml",
     "pr.yml",
     "promote.yml",
     "promote-production.yml",
@@ -159,6 +160,25 @@ def test_a_pull_request_run_holds_no_credential_promotion_trusts():
     assert {"PR_AWS_ACCESS_KEY_ID", "DVC_PR_REMOTE_URL"} <= secrets
     spec = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "pr.yml").read_text())
     assert spec["jobs"]["pipeline"]["environment"] == "pull-request"  # not production's keys
+
+
+def test_the_pins_check_runs_the_base_branchs_code_on_the_prs_overlays():
+    """A required check that ran the PR's own `angler check-pins` could be made to pass."""
+    spec = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "pins.yml").read_text())
+    job = spec["jobs"]["pins"]
+    code, overlays = [step["with"] for step in job["steps"] if "checkout" in step.get("uses", "")]
+    assert code["ref"] == "${{ github.event.pull_request.base.sha }}" and "path" not in code
+    assert overlays == {
+        "ref": "${{ github.event.pull_request.head.sha }}",
+        "path": "pull-request",
+        "sparse-checkout": "k8s/overlays",
+        "persist-credentials": False,
+    }
+    assert run_steps(REPO_ROOT / ".github" / "workflows" / "pins.yml", "pins")[-1] == Step(
+        ".venv/bin/angler check-pins --overlays pull-request/k8s/overlays"
+    )
+    assert not set(job["env"]) & {"MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN"}
+    assert job["environment"] == "ledger-read"
 
 
 def test_promotion_runs_in_the_production_environment_and_never_reads_the_pr_remote():
