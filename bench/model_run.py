@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from result_file import write_result
+from run_timings import train_timings
 
 COLUMNS = ("roc_auc", "pr_auc", "tpr_at_fpr_1pct", "tpr_at_fpr_0_1pct")
 
@@ -26,12 +28,14 @@ def main() -> None:
     train = json.loads((args.run / "reports" / "train.json").read_text())
     metrics = json.loads((args.run / "metrics" / "evaluate.json").read_text())
     history = train["history"]
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{args.run / 'mlflow.db'}"
+    train |= train_timings(uri, train)
     result = {
         "benchmark": "model_run",
         "train_urls": train["train_urls"],
         "epochs_run": train["epochs_run"],
         "best_epoch": train["best_epoch"],
-        "epoch_seconds": history["epoch_seconds"],
+        "epoch_seconds": train["epoch_seconds"],
         "train_seconds": train["train_seconds"],
         "train_urls_per_second": train["train_urls_per_second"],
         "val_auc": history["val_auc"],

@@ -38,7 +38,9 @@ def held_out_scores(detector: str, train, validation, evaluation, params) -> tup
         return tuple(
             fitted.predict_proba(url_keys(f["url"]))[:, 1] for f in (evaluation, validation)
         )
-    served, _ = train_served_model(params.model, params.train, params.base.seed, train, validation)
+    served, _, _ = train_served_model(
+        params.model, params.train, params.base.seed, train, validation
+    )
     return predict(served, evaluation["url"]), predict(served, validation["url"])
 
 

@@ -113,16 +113,17 @@ def register_serving_model(mlflow_model: Path, run_id: str) -> int:
     return int(version.version)
 
 
-def describe_version(version: int, digest: str, run_id: str, params: Params, metrics: dict):
-    """model.json: what a version is, where it came from and how it scored."""
+def describe_version(version: int, digest: str, params: Params, metrics: dict):
+    """model.json: what a version is, the data it came from and how it scored. The MLflow
+    run and the git commit are the registry version's (`model_uri`), not written here: the
+    same data and params give the same file."""
     return {
         "name": tracking.REGISTERED_MODEL,
         "version": version,
         "digest": digest,
-        "mlflow_run_id": run_id,
         "model_uri": f"models:/{tracking.REGISTERED_MODEL}/{version}",
         "operating_threshold": metrics["operating_point"]["threshold"],
-        "data": tracking.code_and_data_tags(),
+        "data": tracking.data_tags(),
         "params": dataclasses.asdict(params),
         "metrics": metrics,
     }

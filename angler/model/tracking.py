@@ -14,16 +14,17 @@ BOUNDED_RETRIES. Each run is tagged with its host and process id; a run whose pr
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 from pathlib import Path
 
 import mlflow
 import yaml
-from mlflow.exceptions import MlflowException
 
 from angler.params import Params
 from angler.reports import flatten
@@ -41,6 +42,7 @@ BOUNDED_RETRIES = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
 }
 HOST_TAG, PID_TAG = "angler.host", "angler.pid"
+MODEL_TAG = "angler.model_sha256"  # the trained model file: how later stages find the run
 
 
 def configure() -> str:
@@ -108,20 +110,49 @@ def _alive(pid: str) -> bool:
 
 
 def resume_run(train_report: Path) -> mlflow.ActiveRun:
-    """The pipeline run's MLflow run, named in the train report, or a new one when this
-    store does not know it (outputs restored from the DVC cache on another machine)."""
-    run_id = json.loads(train_report.read_text(encoding="utf-8")).get("mlflow_run_id")
+    """The pipeline run's MLflow run, found by the model digest the train report holds, or
+    a new one when this store does not know it (outputs restored from the DVC cache on
+    another machine)."""
+    digest = json.loads(train_report.read_text(encoding="utf-8")).get("model_sha256")
     configure()
+    run_id = find_run(digest) if digest else None
     if run_id:
-        try:
-            run = mlflow.start_run(run_id=run_id)
-            mlflow.set_tags(process_tags())
-            return run
-        except MlflowException:
-            log.warning("MLflow run %s is not in this tracking store; starting a new one", run_id)
+        run = mlflow.start_run(run_id=run_id)
+        mlflow.set_tags(process_tags())
+        return run
+    log.warning("no MLflow run in this store trained model %s; starting a new one", digest)
     run = mlflow.start_run()
-    mlflow.set_tags({**code_and_data_tags(), **process_tags(), "angler.resumed_from": run_id or ""})
+    tags = {**code_and_data_tags(), **process_tags(), MODEL_TAG: digest or ""}
+    mlflow.set_tags(tags | {"angler.resumed_from": "dvc cache"})
     return run
+
+
+def find_run(model_sha256: str) -> str | None:
+    """The newest run of the experiment that trained the model with this digest."""
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+    if experiment is None or not re.fullmatch(r"[0-9a-f]{64}", model_sha256):
+        return None
+    runs = mlflow.MlflowClient().search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`{MODEL_TAG}` = '{model_sha256}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs else None
+
+
+def tag_model(model: Path) -> str:
+    """Tag the active run with the SHA-256 of the model file it wrote; return it."""
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    mlflow.set_tag(MODEL_TAG, digest)
+    return digest
+
+
+def log_timings(timings: dict) -> None:
+    """Wall times: in MLflow, never in an output DVC tracks (they differ every run)."""
+    for step, seconds in enumerate(timings["epoch_seconds"], 1):
+        mlflow.log_metric("epoch_seconds", seconds, step=step)
+    mlflow.log_metrics({k: v for k, v in timings.items() if k != "epoch_seconds"})
 
 
 def log_training_inputs(params: Params, gate: Path, train_urls: int) -> None:
@@ -155,6 +186,12 @@ def code_and_data_tags(lock: Path = Path("dvc.lock")) -> dict[str, str]:
     if commit:
         tags["mlflow.source.git.commit"] = commit
         tags["angler.git.dirty"] = str(bool(_git("status", "--porcelain")))
+    return tags | data_tags(lock)
+
+
+def data_tags(lock: Path = Path("dvc.lock")) -> dict[str, str]:
+    """The DVC hashes of the data outputs in dvc.lock."""
+    tags = {}
     if lock.exists():
         stages = yaml.safe_load(lock.read_text(encoding="utf-8")).get("stages", {})
         for stage in stages.values():

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import tensorflow as tf
+from threadpoolctl import threadpool_limits
 
 from angler.model.network import (
     TfidfLogit,
@@ -161,29 +162,36 @@ def train_served_model(
     train: pd.DataFrame,
     validation: pd.DataFrame,
     on_epoch_end: Callable[[int, dict], None] | None = None,
-) -> tuple[keras.Model, dict]:
+) -> tuple[keras.Model, dict, dict]:
     """The model export serves: the network, averaged with the TF-IDF logistic regression
-    when `model.tfidf_c` is set. Returns it with the train report's values."""
+    when `model.tfidf_c` is set. Returns it with the train report's values, which are the
+    same in every run of the same data and params, and the run's wall times apart (MLflow
+    keeps those)."""
     from sklearn.metrics import roc_auc_score
 
     network, history = train_model(
         model_params, train_params, seed, train, validation, on_epoch_end
     )
+    epoch_seconds = history.pop("epoch_seconds")
     best = max(range(len(history["val_auc"])), key=history["val_auc"].__getitem__)
-    seconds = sum(history["epoch_seconds"])
     result = {
         "train_urls": len(train),
         "validation_urls": len(validation),
         "epochs_run": len(history["loss"]),
         "best_epoch": best + 1,
         "best_val_auc": history["val_auc"][best],
-        "train_seconds": round(seconds, 1),
-        "train_urls_per_second": round(len(train) * len(history["epoch_seconds"]) / seconds),
         "history": history,
     }
+    timings = {
+        "epoch_seconds": epoch_seconds,
+        "train_seconds": round(sum(epoch_seconds), 1),
+        "train_urls_per_second": round(len(train) * len(epoch_seconds) / sum(epoch_seconds)),
+    }
     if not model_params.tfidf_c:
-        return network, result
+        return network, result, timings
+    start = time.perf_counter()
     tfidf = fit_tfidf_logit(train, model_params)
+    timings["tfidf_seconds"] = round(time.perf_counter() - start, 1)
     labels = validation["label"].to_numpy()
     served = with_tfidf_logit(network, tfidf)
     result["network_val_auc"] = roc_auc_score(labels, predict(network, validation["url"]))
@@ -193,7 +201,7 @@ def train_served_model(
         result["network_val_auc"],
         result["served_val_auc"],
     )
-    return served, result
+    return served, result, timings
 
 
 def ngram_counts(urls: pd.Series, params: ModelParams, batch_size: int = 8192):
@@ -227,7 +235,10 @@ def fit_tfidf_logit(train: pd.DataFrame, params: ModelParams) -> TfidfLogit:
     linear = LogisticRegression(
         C=params.tfidf_c, class_weight="balanced", solver="liblinear", max_iter=2000
     )
-    linear.fit(tfidf.transform(counts), train["label"].to_numpy())
+    # One BLAS thread: with as many as the machine has cores, the coefficients' last bits
+    # depend on the core count, and the model's bytes with them.
+    with threadpool_limits(limits=1, user_api="blas"):
+        linear.fit(tfidf.transform(counts), train["label"].to_numpy())
     layer = TfidfLogit(
         params.ngram_buckets,
         params.position_tokens,

@@ -191,9 +191,15 @@ def _resample(text: str | None, x: str, y: str, grid: list[float]) -> list[float
 
 
 def mlflow_run(train_report: Path) -> dict:
-    """The run's id. Never the tracking URI: it can hold credentials, and the comment is
-    public."""
-    return {"run_id": (read_report(train_report) or {}).get("mlflow_run_id")}
+    """The run's id, found by the trained model's digest. Never the tracking URI: it can
+    hold credentials, and the comment is public."""
+    from angler.model import tracking
+
+    digest = (read_report(train_report) or {}).get("model_sha256")
+    if not digest:
+        return {"run_id": None}
+    tracking.configure()
+    return {"run_id": tracking.find_run(digest)}
 
 
 def verdict(

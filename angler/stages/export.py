@@ -61,13 +61,7 @@ def main(
         saved = save_serving_model(module, mlflow_model, warmup)
         version = register_serving_model(mlflow_model, run.info.run_id)
         target = publish_atomically(saved, out, version)
-        description = describe_version(
-            version,
-            directory_digest(target),
-            run.info.run_id,
-            params,
-            evaluation,
-        )
+        description = describe_version(version, directory_digest(target), params, evaluation)
         (out / "model.json").write_text(json.dumps(description, indent=2) + "\n")
         tracking.log_export(target, description)
     log.info("exported %s version %d (%s)", description["name"], version, description["digest"])

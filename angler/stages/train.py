@@ -42,7 +42,7 @@ def main(
 
     with tracking.start_run() as run:
         tracking.log_training_inputs(params, gate, len(train))
-        trained, result = train_served_model(
+        trained, result, timings = train_served_model(
             params.model,
             params.train,
             params.base.seed,
@@ -51,6 +51,11 @@ def main(
             on_epoch_end=tracking.log_epoch,
         )
         tracking.log_validation(result)
+        tracking.log_timings(timings)
         model.parent.mkdir(parents=True, exist_ok=True)
         save_model(trained, model)
-        write_report(report, "train", {"mlflow_run_id": run.info.run_id, **result})
+        digest = tracking.tag_model(model)
+        # The same data and params give the same report: the run is found by the model's
+        # digest, and its id and wall times stay in MLflow.
+        write_report(report, "train", {"model_sha256": digest, **result})
+        log.info("MLflow run %s", run.info.run_id)

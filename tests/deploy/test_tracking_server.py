@@ -74,7 +74,7 @@ def test_the_model_stages_log_and_register_through_the_server(served_project, ml
 
     client = MlflowClient(tracking_uri=mlflow_server["url"], registry_uri=mlflow_server["url"])
     description = json.loads((served_project / "models" / "angler" / "model.json").read_text())
-    run = client.get_run(description["mlflow_run_id"])
+    run = client.get_run(client.get_model_version("angler", str(description["version"])).run_id)
     assert run.info.status == "FINISHED"
     assert run.info.artifact_uri.startswith("mlflow-artifacts:")  # proxied by the server
     assert {"train_urls", "network_val_auc", "test.roc_auc"} <= set(run.data.metrics)

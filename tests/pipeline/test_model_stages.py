@@ -72,11 +72,17 @@ def test_evaluate_writes_metrics_scores_and_plots(demo_run):
 def test_the_run_is_in_mlflow_and_the_model_registered(demo_run, mlflow_store):
     train = json.loads((demo_run / "reports" / "train.json").read_text())
     description = json.loads((demo_run / "models" / "angler" / "model.json").read_text())
-    run = mlflow.MlflowClient(mlflow_store).get_run(train["mlflow_run_id"])
+    client = mlflow.MlflowClient(mlflow_store)
+    run_id = client.get_model_version("angler", str(description["version"])).run_id
+    run = client.get_run(run_id)
     assert run.data.params["train.epochs"] == "3"
     assert "val_auc" in run.data.metrics and "test.roc_auc" in run.data.metrics
     assert run.data.metrics["data_checks_passed"] == 1.0
-    assert description["mlflow_run_id"] == train["mlflow_run_id"]
+    # the run is found by the model's digest; run ids and wall times stay out of DVC outputs
+    assert run.data.tags["angler.model_sha256"] == train["model_sha256"]
+    assert "mlflow_run_id" not in description and "train_seconds" not in train
+    assert len(client.get_metric_history(run_id, "epoch_seconds")) == train["epochs_run"]
+    assert run.data.tags["mlflow.source.git.commit"]
 
     assert not list((demo_run / "models").glob(".export-*"))  # export's one scratch copy: gone
 
