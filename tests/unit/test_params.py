@@ -167,3 +167,32 @@ def test_missing_key_and_bad_yaml(tmp_path):
     (tmp_path / "latin1.yaml").write_bytes("base:\n  seed: 42 # caf\xe9\n".encode("latin-1"))
     with pytest.raises(ParamsError, match="latin1.yaml is not UTF-8 text"):
         load_params(tmp_path / "latin1.yaml")
+
+
+def test_the_readme_parameters_table_names_every_key():
+    """Issue 29: the table said early_stopping_patience was 2 when params.yaml said 1. Every
+    key is in the table by name (or under its section's `section.*` row), and every default
+    the table shows is params.yaml's."""
+    import re
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Parameters (`params.yaml`)") :].split("\n\n")[1]
+    rows = [line.split(" | ") for line in table.splitlines()[2:]]
+    named: dict[str, str] = {}
+    for cells in rows:
+        keys, section = [], None
+        for key in re.findall(r"`([a-z_.*]+)`", cells[0]):
+            section = key.split(".")[0] if "." in key else section
+            keys.append(key if "." in key else f"{section}.{key}")
+        defaults = [d.strip() for d in cells[1].split(",")]
+        if len(defaults) != len(keys):  # "login, verify, …": one value for the row's keys
+            defaults = [""] * len(keys)
+        named |= dict(zip(keys, defaults, strict=True))
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    for section, values in params.items():
+        for key, value in values.items():
+            dotted = f"{section}.{key}"
+            assert dotted in named or f"{section}.*" in named, f"{dotted} is not in the table"
+            shown = named.get(dotted, "")
+            if re.fullmatch(r"[0-9.]+|true|false", shown):
+                assert shown == str(value).lower(), f"{dotted}: the table says {shown}, not {value}"
