@@ -21,16 +21,21 @@ START_AND_WAIT = (
 START = "from angler.model import tracking; tracking.start_run(); import mlflow; mlflow.end_run()"
 
 
-def test_a_run_killed_with_sigkill_is_marked_killed_by_the_next(tmp_path):
+def run_in_another_process(tmp_path: Path) -> tuple[subprocess.Popen, str, dict]:
+    """A process that started a run and waits: (the process, its run id, the environment)."""
     env = os.environ | {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
-    victim = subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-c", START_AND_WAIT],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
         text=True,
     )
-    run_id = victim.stdout.readline().strip()
+    return process, process.stdout.readline().strip(), env
+
+
+def test_a_run_killed_with_sigkill_is_marked_killed_by_the_next(tmp_path):
+    victim, run_id, env = run_in_another_process(tmp_path)
     client = mlflow.MlflowClient(env["MLFLOW_TRACKING_URI"])
     assert client.get_run(run_id).info.status == "RUNNING"
     victim.send_signal(signal.SIGKILL)
@@ -41,20 +46,11 @@ def test_a_run_killed_with_sigkill_is_marked_killed_by_the_next(tmp_path):
 
 
 def test_a_live_run_is_left_running(tmp_path):
-    env = os.environ | {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
-    alive = subprocess.Popen(
-        [sys.executable, "-c", START_AND_WAIT],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    alive, run_id, env = run_in_another_process(tmp_path)
     try:
-        run_id = alive.stdout.readline().strip()
         subprocess.run([sys.executable, "-c", START], cwd=tmp_path, env=env, check=True)
-        assert mlflow.MlflowClient(env["MLFLOW_TRACKING_URI"]).get_run(run_id).info.status == (
-            "RUNNING"
-        )
+        client = mlflow.MlflowClient(env["MLFLOW_TRACKING_URI"])
+        assert client.get_run(run_id).info.status == "RUNNING"
     finally:
         alive.kill()
         alive.wait()
