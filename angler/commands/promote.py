@@ -30,6 +30,14 @@ def main(
             "ledger, which `check-pins` and `fetch-model --env` trust."
         ),
     ] = None,
+    local_only: Annotated[
+        bool,
+        typer.Option(
+            "--local-only",
+            help="Publish and pin without a verdict, for a local store and `make serve`: "
+            "`check-pins` and every serving pod refuse such a pin.",
+        ),
+    ] = False,
     from_env: Annotated[
         str | None,
         typer.Option(
@@ -46,9 +54,10 @@ def main(
     The version and digest go to k8s/overlays/<env>/model.env, the one file a promotion
     changes. Commit that file: the merge is the deployment, and `git revert` of the commit
     is the rollback. A model.env holding anything but the four pin keys (a store, an
-    endpoint), or a malformed pin, is refused before anything is published. With --verdict,
-    the approval and the pin go to the store's ledger (angler/deploy/ledger.py): without
-    it, `check-pins` and `fetch-model --env` refuse the pin.
+    endpoint), or a malformed pin, is refused before anything is published. --verdict puts
+    the approval and the pin in the store's ledger (angler/deploy/ledger.py); without one,
+    only --local-only publishes (for `make serve`), and `check-pins` and `fetch-model --env`
+    refuse that pin.
 
     With --from-env staging --version N, production gets staging's version N: refused
     unless staging pins exactly that, the ledger backs it there, and the store holds it
@@ -68,20 +77,29 @@ def main(
             f"{env} takes versions from {TAKES_FROM[env]} only: "
             f"--from-env {TAKES_FROM[env]} --version N, not --verdict"
         )
+    if verdict is None and not local_only:
+        raise NotApproved(
+            "no --verdict: `check-pins` and every serving pod refuse a pin no verdict approved; "
+            "pass --verdict report.json (the promote job does), or --local-only to pin it for "
+            "`make serve` on this machine"
+        )
     report = read_verdict(verdict) if verdict else None
     if report is not None and decision(report) != "promote":
         raise NotApproved(f"{verdict} holds no promote verdict: nothing is published")
     promotion = promote_model(model, store, target / MODEL_ENV, canary)
     pin = promotion.canary or promotion.stable
-    if report is not None:
-        record_approval(store, pin, verdict.read_bytes())
-        record_pin(store, env, pin)
-        typer.echo(f"recorded the approval of version {pin.version} in {store}/ledger")
-    else:
-        typer.echo("no --verdict: the ledger does not back this pin (check-pins refuses it)")
     label = "canary" if canary else "stable"
     typer.echo(f"{env}: version {pin.version} ({pin.digest}) as {label}, in {store}")
-    typer.echo(f"commit {target / MODEL_ENV} to deploy it")
+    if report is None:
+        typer.echo(
+            f"local only: {target / MODEL_ENV} is for `make serve SERVE_ENV={env}`; do not "
+            "commit it (check-pins and serving pods refuse a pin no verdict approved)"
+        )
+        return
+    record_approval(store, pin, verdict.read_bytes())
+    record_pin(store, env, pin)
+    typer.echo(f"recorded the approval and the {env} pin in {store}/ledger")
+    typer.echo(f"commit {target / MODEL_ENV} to deploy it (the one file to commit)")
 
 
 def read_verdict(path: Path) -> dict:

@@ -198,7 +198,7 @@ def test_promote_of_a_broken_model_json_is_one_line(tmp_path, description):
     (model / "model.json").write_text(json.dumps(description))
     shutil.copytree(REPO_ROOT / "k8s" / "overlays", tmp_path / "overlays")
     result = subprocess.run(
-        [ANGLER, "promote", "--env", "staging", "--model", str(model)]
+        [ANGLER, "promote", "--env", "staging", "--local-only", "--model", str(model)]
         + ["--store", str(tmp_path / "store"), "--overlays", str(tmp_path / "overlays")],
         capture_output=True,
         text=True,
@@ -233,7 +233,7 @@ def test_promote_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path):
     shutil.copytree(REPO_ROOT / "k8s" / "overlays", tmp_path / "overlays")
     before = (tmp_path / "overlays" / "staging" / "model.env").read_text()
     result = subprocess.run(
-        [ANGLER, "promote", "--env", "staging", "--model", str(tmp_path / "model")]
+        [ANGLER, "promote", "--env", "staging", "--local-only", "--model", str(tmp_path / "model")]
         + ["--store", str(store), "--overlays", str(tmp_path / "overlays")],
         capture_output=True,
         text=True,
@@ -244,3 +244,19 @@ def test_promote_onto_a_full_disk_is_one_line_and_leaves_nothing(tmp_path):
     assert line.startswith("angler promote: error: ") and line.endswith("File too large"), line
     assert list(store.iterdir()) == []  # no staging copy, no lock, no marker
     assert (tmp_path / "overlays" / "staging" / "model.env").read_text() == before
+
+
+def test_promote_without_a_verdict_refuses_unless_local_only(tmp_path):
+    """Issue 29: a pin that check-pins then refused was written without a word."""
+    shutil.copytree(REPO_ROOT / "k8s" / "overlays", tmp_path / "overlays")
+    before = (tmp_path / "overlays" / "staging" / "model.env").read_text()
+    result = subprocess.run(
+        [ANGLER, "promote", "--env", "staging", "--store", str(tmp_path / "store")]
+        + ["--overlays", str(tmp_path / "overlays")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "--local-only" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "overlays" / "staging" / "model.env").read_text() == before
+    assert not (tmp_path / "store").exists()

@@ -81,7 +81,9 @@ def test_promote_refuses_a_tampered_model_env_before_publishing(tmp_path, attack
     before = model_env.read_text()
     store = root / "store"
     model = str(exported(root))
-    result = angler(root, "promote", "--env", env, "--model", model, "--store", str(store))
+    result = angler(
+        root, "promote", "--env", env, "--local-only", "--model", model, "--store", str(store)
+    )
     one_line_error(result, "promote", REFUSALS[attack])
     assert model_env.read_text() == before
     assert not store.exists()  # nothing published

@@ -33,6 +33,7 @@ def promoted(demo_run, tmp_path) -> tuple[Path, Path, dict]:
         "promote",
         "--env",
         "production",
+        "--local-only",
         "--model",
         str(model),
         "--store",

@@ -92,7 +92,9 @@ def test_promote_champion_and_reconcile_against_the_server(served_project, mlflo
 
     project, store = served_project, served_project / "store"
     description = json.loads((project / "models" / "angler" / "model.json").read_text())
-    promoted = angler(project, mlflow_server, "promote", "--env", "staging", "--store", str(store))
+    promoted = angler(
+        project, mlflow_server, "promote", "--env", "staging", "--local-only", "--store", str(store)
+    )
     assert promoted.returncode == 0, promoted.stderr
     champion = angler(project, mlflow_server, "champion", "--env", "staging")
     assert champion.returncode == 0, champion.stderr
