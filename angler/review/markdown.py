@@ -86,7 +86,7 @@ def _header(report: dict) -> str:
 
 def _verdict(report: dict) -> str:
     verdict = report["verdict"]
-    lines = [f"**Verdict: {verdict['decision']}**"]
+    lines = [f"**Verdict: {verdict['decision']}**", "", merge_effect(report), ""]
     lines += [f"- {inert(reason)}" for reason in verdict["reasons"]]
     lines += [f"- note: {inert(caveat)}" for caveat in verdict["caveats"]]
     lines += _rules(verdict.get("rules"))
@@ -105,6 +105,24 @@ def _verdict(report: dict) -> str:
                 f"{c['delta']:+.4f} | {c['low']:+.4f} to {c['high']:+.4f} |"
             )
     return "\n".join(lines)
+
+
+def merge_effect(report: dict) -> str:
+    """One line on what merging this pull request does to what is served."""
+    base = inert(report["pull_request"]["base_name"])
+    trained = any(s["stage"] == "train" and s["state"] == "reran" for s in report["stages"])
+    if not trained:
+        return "Merging changes nothing in serving: this change does not retrain the model."
+    decision = report["verdict"]["decision"]
+    if decision == "promote":
+        return (
+            "Merging promotes the new model to staging: the promote job rebuilds and judges it "
+            f"again against {base}'s; production follows by hand once staging is healthy."
+        )
+    return (
+        f"Merging changes nothing in serving: the promote job would judge the new model "
+        f"against {base}'s the same way ({decision}), and staging keeps what it serves."
+    )
 
 
 def _rules(rules: dict | None) -> list[str]:

@@ -148,3 +148,20 @@ def test_the_worst_benign_source_comes_first_with_the_threshold():
     assert "| all | operating threshold (thr) | 0.8100 | 0.7700 | -0.0400 |" in body
     assert "Verdict: reject" in render(body).text
     assert "crawl is flagged 3.10% of the time" in shown(render(body).text)
+
+
+@pytest.mark.parametrize(
+    ("decision", "stages", "effect"),
+    [
+        ("promote", [{"stage": "train", "state": "reran", "reasons": []}], "Merging promotes"),
+        ("hold", [{"stage": "train", "state": "reran", "reasons": []}], "the same way (hold)"),
+        ("reject", [{"stage": "train", "state": "reran", "reasons": []}], "the same way (reject)"),
+        ("hold", [{"stage": "train", "state": "cached", "reasons": []}], "does not retrain"),
+    ],
+)
+def test_the_comment_says_what_merging_does(decision, stages, effect):
+    verdict = {"decision": decision, "reasons": [], "comparisons": {}, "caveats": []}
+    body = render_comment(report(verdict=verdict, stages=stages))
+    (line,) = [line for line in body.splitlines() if line.startswith("Merging ")]
+    assert effect in line
+    assert ("changes nothing in serving" in line) == (decision != "promote" or "retrain" in line)
