@@ -3,6 +3,7 @@
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -67,9 +68,12 @@ def test_an_alias_moved_by_hand_is_reported_and_nothing_is_published(promoted):
     repo, store, description = promoted
     assert angler(repo, "champion").returncode == 0
     before = files(repo / "k8s"), files(store)
-    run_id = mlflow.MlflowClient().get_model_version("angler", str(description["version"])).run_id
+    tracking = os.environ["MLFLOW_TRACKING_URI"]  # this worker's copy, which `angler` reads
+    mlflow.set_tracking_uri(tracking)  # not whatever server an earlier test pointed MLflow at
+    client = mlflow.MlflowClient(tracking)
+    run_id = client.get_model_version("angler", str(description["version"])).run_id
     moved = mlflow.register_model(f"runs:/{run_id}/model", "angler").version
-    mlflow.MlflowClient().set_registered_model_alias("angler", "champion", moved)
+    client.set_registered_model_alias("angler", "champion", moved)
 
     report = repo / "drift.md"
     drift = angler(repo, "reconcile", "--report", str(report))

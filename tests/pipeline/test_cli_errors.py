@@ -1,5 +1,6 @@
 """Bad input through the `angler` command: one clear error line, exit code 2, no traceback."""
 
+import json
 import os
 import subprocess
 import sys
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.paths import FIXTURE_CORPUS, write_params
+from helpers.paths import FIXTURE_CORPUS, REPO_ROOT, write_params
 
 pytestmark = pytest.mark.slow
 
@@ -113,3 +114,20 @@ def test_a_wrong_corpus_fails_before_spark_starts(tmp_path, monkeypatch):
     params = write_params(tmp_path / "params.yaml", **{"data.corpus": str(tmp_path / "none")})
     with pytest.raises(CorpusError, match="does not exist"):
         ingest.main(tmp_path / "out", tmp_path / "q.csv", tmp_path / "r.json", params)
+
+
+def test_train_refuses_a_failed_data_gate_with_one_line(tmp_path):
+    gate = tmp_path / "validate.json"
+    gate.write_text(json.dumps({"success": False, "suites": {}}))
+    result = subprocess.run(
+        [ANGLER, "train", "--shards", str(tmp_path)]
+        + ["--gate", str(gate), "--model", str(tmp_path / "m.keras")]
+        + ["--report", str(tmp_path / "train.json"), "--params", str(REPO_ROOT / "params.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"angler train: error: the data checks in {gate} failed; fix the data before training"
+    )
+    assert not (tmp_path / "m.keras").exists() and not (tmp_path / "train.json").exists()

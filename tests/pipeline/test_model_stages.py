@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import mlflow
 import numpy as np
 import pandas as pd
@@ -88,5 +89,10 @@ def test_the_run_is_in_mlflow_and_the_model_registered(demo_run, mlflow_store):
 
     mlflow.set_tracking_uri(mlflow_store)
     served = mlflow.pyfunc.load_model(description["model_uri"])
-    scores = np.asarray(served.predict(np.array(["http://181.214.58.104/login.php"], dtype=object)))
-    assert scores.shape == (1,) and 0 <= scores[0] <= 1
+    urls = ["http://181.214.58.104/login.php", "https://en.wikipedia.org/wiki/URL", "x.com"]
+    scores = np.asarray(served.predict(np.array(urls, dtype=object))).reshape(-1)
+    import angler.model.network  # noqa: F401  (registers the model's layers with Keras)
+
+    keras_model = keras.saving.load_model(demo_run / "models" / "keras" / "angler.keras")
+    expected = keras_model.predict(np.array(urls, dtype=object), verbose=0).reshape(-1)
+    np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)  # the registry's copy
