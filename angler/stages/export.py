@@ -12,6 +12,7 @@ import typer
 from angler.options import (
     KerasModelOption,
     ParamsOption,
+    ReportOption,
     ShardsOption,
     TrainReportOption,
 )
@@ -25,6 +26,7 @@ def main(
     train_report: TrainReportOption,
     metrics: Annotated[Path, typer.Option(help="The evaluate stage's metrics.")],
     out: Annotated[Path, typer.Option(help="Model store: numbered version folders go here.")],
+    report: ReportOption,
     params_path: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Export the SavedModel TF Serving loads and register it in MLflow as `angler`.
@@ -43,6 +45,7 @@ def main(
     )
     from angler.model.training import read_shards
     from angler.params import load_params
+    from angler.reports import write_report
 
     params = load_params(params_path)
     evaluation = json.loads(metrics.read_text(encoding="utf-8"))
@@ -64,4 +67,7 @@ def main(
         description = describe_version(version, directory_digest(target), params, evaluation)
         (out / "model.json").write_text(json.dumps(description, indent=2) + "\n")
         tracking.log_export(target, description)
+    write_report(
+        report, "export", {k: description[k] for k in ("version", "digest", "model_uri")}
+    )
     log.info("exported %s version %d (%s)", description["name"], version, description["digest"])
