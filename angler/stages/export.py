@@ -67,7 +67,5 @@ def main(
         description = describe_version(version, directory_digest(target), params, evaluation)
         (out / "model.json").write_text(json.dumps(description, indent=2) + "\n")
         tracking.log_export(target, description)
-    write_report(
-        report, "export", {k: description[k] for k in ("version", "digest", "model_uri")}
-    )
+    write_report(report, "export", {k: description[k] for k in ("version", "digest", "model_uri")})
     log.info("exported %s version %d (%s)", description["name"], version, description["digest"])
