@@ -51,6 +51,7 @@ def run_model_stages(root: Path, params: Path) -> Path:
         reports / "train.json",
         root / "metrics" / "evaluate.json",
         models / "angler",
+        reports / "export.json",
         params,
     )
     return root
