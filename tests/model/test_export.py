@@ -12,6 +12,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
 from angler.deploy.model_store import directory_digest, publish_atomically
+from angler.model import network  # noqa: F401  (registers the model's layers with Keras)
 
 pytestmark = pytest.mark.slow
 
