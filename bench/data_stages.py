@@ -8,6 +8,8 @@ JVM, Python workers). Prints one Markdown table row and writes JSON.
     python bench/data_stages.py --corpus ../shared/data --out bench/results/data_stages.json
     python bench/data_stages.py --all --fraction 0.25 --out bench/results/scaling_0.25.json
     python bench/data_stages.py --tiny      # the committed fixture corpus, as `make test` runs it
+
+`--workdir DIR` keeps the run's outputs (`angler summary` there shows its metrics).
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="every stage up to export")
     parser.add_argument("--fraction", type=float, default=1.0, help="data.sample_fraction")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument(
+        "--workdir", type=Path, help="run in this new folder and keep it (metrics, reports)"
+    )
     args = parser.parse_args()
     corpus = (
         REPO / "tests/fixtures/corpus" if args.tiny else args.corpus or REPO.parent / "shared/data"
@@ -82,8 +87,10 @@ def main() -> None:
     env = {**os.environ, "SPARK_MASTER": args.master, "ANGLER_SPARK_LOG_LEVEL": "ERROR"}
     env.pop("MLFLOW_TRACKING_URI", None)  # the scratch folder's own SQLite store
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    if args.workdir:
+        args.workdir.mkdir(parents=True)  # a new folder: no stale outputs mixed in
     with tempfile.TemporaryDirectory(prefix="angler-bench-") as scratch:
-        workdir = Path(scratch)
+        workdir = args.workdir.resolve() if args.workdir else Path(scratch)
         params = yaml.safe_load((REPO / "params.yaml").read_text())
         params["data"]["corpus"] = str(corpus.resolve())
         params["data"]["sample_fraction"] = args.fraction
