@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import logging
 import os
 import re
@@ -18,7 +19,28 @@ import typer
 from angler.commands import COMMANDS
 from angler.errors import AnglerError
 
+
+class _FlagHelp:
+    """A flag (--help, --remote/--no-remote) takes no value: no "<bool>" beside it."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        return params
+
+
+class Command(_FlagHelp, typer.core.TyperCommand):
+    pass
+
+
+class Group(_FlagHelp, typer.core.TyperGroup):
+    pass
+
+
 app = typer.Typer(
+    cls=Group,
     help="Angler: phishing-URL detection pipeline. Each stage command is what dvc.yaml runs.",
     no_args_is_help=True,
     add_completion=False,
@@ -47,7 +69,22 @@ def _register(module: str, name: str) -> None:
     def command(*args, **kwargs):
         _run(name, main, *args, **kwargs)
 
-    app.command(name)(command)
+    app.command(name, cls=Command, help=unwrapped(main.__doc__ or ""))(command)
+
+
+def unwrapped(docstring: str) -> str:
+    """A docstring's paragraphs as single lines (the terminal wraps them), list items kept
+    on lines of their own: `--help` breaks no sentence where the source did."""
+    paragraphs = []
+    for paragraph in inspect.cleandoc(docstring).split("\n\n"):
+        lines = []
+        for line in paragraph.splitlines():
+            if lines and not re.match(r"\s*([-*]|\d+\.) ", line):
+                lines[-1] += " " + line.strip()
+            else:
+                lines.append(line)
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
 
 
 def _run(name: str, func: Callable, *args, **kwargs) -> None:
@@ -55,6 +92,7 @@ def _run(name: str, func: Callable, *args, **kwargs) -> None:
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s angler {name}: %(message)s", datefmt="%H:%M:%S"
     )
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # set when mlflow is imported
     for noisy in ("py4j", "great_expectations", "botocore", "aiobotocore", "s3fs"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # A TERM (a cancelled CI job, a pod stopped) unwinds like an error: `with` blocks close

@@ -167,6 +167,15 @@ class PromoteParams:
 
 
 @dataclass(frozen=True)
+class ShadowParams:
+    """The served-traffic shadow verdict (angler/review/shadow.py): promotion rules too."""
+
+    window_urls: Count  # the newest served URLs the candidate is run on
+    max_flag_rate_increase: Fraction  # of the window's URLs, candidate against what was served
+    max_allow_listed_newly_flagged: NonNegative  # sites an allow list vouches for
+
+
+@dataclass(frozen=True)
 class MonitorParams:
     """Drift of served traffic against the reference period (angler/monitor/reference.py)."""
 
@@ -198,14 +207,17 @@ class Params:
     evaluate: EvaluateParams
     export: ExportParams
     promote: PromoteParams
+    shadow: ShadowParams
     monitor: MonitorParams
 
 
 @dataclass(frozen=True)
 class PromotionRules:
-    """What a verdict is judged by: `promote` and the bootstrap's seed (`base.seed`)."""
+    """What a verdict is judged by: `promote`, `shadow` (None for a base from before it had
+    one) and the bootstrap's seed (`base.seed`)."""
 
     promote: PromoteParams
+    shadow: ShadowParams | None
     seed: int
 
 
@@ -217,8 +229,10 @@ def load_promotion_rules(text: str, where: str) -> PromotionRules:
         if not isinstance(raw, dict):
             raise ParamsError("expected a mapping")
         base = raw.get("base")
+        shadow = raw.get("shadow")
         return PromotionRules(
             _build(PromoteParams, raw.get("promote"), "promote."),
+            None if shadow is None else _build(ShadowParams, shadow, "shadow."),
             _convert(
                 NonNegative, base.get("seed") if isinstance(base, dict) else None, "base.seed"
             ),

@@ -36,7 +36,23 @@ def pytest_runtest_makereport(item, call):
     if report.skipped and os.environ.get("ANGLER_NO_SKIPS"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
+        reason = str(reason).removeprefix("Skipped: ")
         report.longrepr = f"skipped where every test must run (ANGLER_NO_SKIPS): {reason}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """On GitHub Actions (no ../shared/data there), the job summary lists every skipped test
+    with its reason, so a green run says what it did not run."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not summary or not skipped:
+        return
+    lines = [f"### {len(skipped)} tests skipped", "", "| test | reason |", "|---|---|"]
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        lines.append(f"| `{report.nodeid}` | {str(reason).removeprefix('Skipped: ')} |")
+    with open(summary, "a", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `angler report` of the PR against the base as reproduced (the revision in --reproduced-rev,
-# else --base-sha), through the DVC remote if DVC_REMOTE_URL is set, into --out; its comment is
-# added to GITHUB_STEP_SUMMARY when set. Exits with the report's status (1: reject). Usage:
+# `angler report` against the reproduced base (--reproduced-rev, else --base-sha), the DVC remote
+# if DVC_REMOTE_URL is set, the served traffic ANGLER_SHADOW_TRAFFIC if set; its comment goes to
+# GITHUB_STEP_SUMMARY when set. Exits with the report's status (1: reject). Usage:
 # pr-report.sh --base-sha SHA --base-ref REF --head-ref REF --pr N --reproduced-rev FILE --out DIR
 set -euo pipefail
 
@@ -31,6 +31,7 @@ remote=--no-remote
 if [ -n "${DVC_REMOTE_URL:-}" ]; then remote=--remote; fi
 status=0
 angler report --base "$base" --base-name "$base_ref@${base_sha::7}" \
-  --head-name "$head_ref" --pr "$pr" "$remote" --out "$out" || status=$?
+  --head-name "$head_ref" --pr "$pr" "$remote" --traffic "${ANGLER_SHADOW_TRAFFIC:-}" \
+  --out "$out" || status=$?
 if [ -f "$out/comment.md" ]; then cat "$out/comment.md" >> "${GITHUB_STEP_SUMMARY:-/dev/null}"; fi
 exit "$status"

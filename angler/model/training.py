@@ -81,8 +81,9 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 class ProgressLog(keras.callbacks.Callback):
-    """A line every `every_seconds` within an epoch: step, URLs/s and time left in it. The
-    rate counts from the end of the first step, which also fills the shuffle buffer."""
+    """A line every `every_seconds` within an epoch: step, URLs/s and time left in it; one
+    with the epoch's metrics at its end. The rate counts from the end of the first step,
+    which also fills the shuffle buffer."""
 
     def __init__(self, steps: int, batch_size: int, every_seconds: float = 30.0):
         super().__init__()
@@ -109,6 +110,10 @@ class ProgressLog(keras.callbacks.Callback):
             (self.steps - batch - 1) / rate,
             (logs or {}).get("loss", float("nan")),
         )
+
+    def on_epoch_end(self, epoch, logs=None):
+        shown = ", ".join(f"{name} {value:.4f}" for name, value in sorted((logs or {}).items()))
+        log.info("epoch %d done: %s", epoch + 1, shown)
 
 
 def train_model(
@@ -149,7 +154,7 @@ def train_model(
         class_weight=class_weights(train["label"]),
         callbacks=callbacks,
         shuffle=False,  # the dataset shuffles itself, with the seed
-        verbose=2,
+        verbose=0,  # ProgressLog says it in the stage's own lines
     )
     metrics = {k: [float(v) for v in values] for k, values in history.history.items()}
     return model, metrics | {"epoch_seconds": timer.seconds}

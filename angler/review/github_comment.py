@@ -39,8 +39,16 @@ def find_report_comment(comments: list[dict]) -> int | None:
     return None
 
 
-def render_artifact(artifact: Path) -> str:
-    """The comment body, rendered here from the artifact's report.json once it is checked."""
+FORK_TRAFFIC = (
+    "not shown for a pull request from a fork: its run may not read the served traffic, "
+    "and what it reports of it is not trusted"
+)
+
+
+def render_artifact(artifact: Path, from_fork: bool = False) -> str:
+    """The comment body, rendered here from the artifact's report.json once it is checked.
+    A fork's report loses its served-traffic section: only a run with the read-only traffic
+    credentials, which fork runs never get, may show one."""
     from angler.errors import AnglerError
     from angler.review.markdown import render_comment
     from angler.review.report_schema import check_report
@@ -52,6 +60,8 @@ def render_artifact(artifact: Path) -> str:
         report = check_report(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, AnglerError) as err:  # JSONDecodeError is a ValueError
         raise CommentError(f"{path.name} is not an Angler report: {err}") from None
+    if from_fork and "served_traffic" in report:
+        report["served_traffic"] = {"status": FORK_TRAFFIC}
     return render_comment(report)
 
 
@@ -110,13 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--head-sha", required=True, help="the commit the PR run built")
     args = parser.parse_args(argv)
     try:
-        body = render_artifact(args.artifact)
         pr = check_pr_number((args.artifact / "pr-number").read_text(encoding="utf-8"))
-        github = GitHub(os.environ["GH_TOKEN"])
-        head = github.request("GET", f"/repos/{args.repo}/pulls/{pr}")["head"]["sha"]
+        github = GitHub(os.environ["GH_TOKEN"], os.environ.get("GITHUB_API_URL") or API)
+        pull = github.request("GET", f"/repos/{args.repo}/pulls/{pr}")
+        head = pull["head"]["sha"]
         if head != args.head_sha:
             print(f"PR #{pr} has moved on to {head[:7]}; this report is for {args.head_sha[:7]}")
             return 0
+        from_fork = (pull["head"].get("repo") or {}).get("full_name") != args.repo
+        body = render_artifact(args.artifact, from_fork)
         print(f"PR #{pr}: comment {upsert_comment(github, args.repo, pr, body)}")
     except (CommentError, OSError, KeyError) as err:
         print(f"angler github_comment: error: {err}", file=sys.stderr)

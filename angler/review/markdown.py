@@ -10,8 +10,10 @@ Standard library only, like the poster.
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
+from datetime import datetime
 
 from angler.review.github_comment import MARKER, MAX_BODY
 from angler.review.report_schema import COMPARED
@@ -49,6 +51,7 @@ def render_comment(report: dict) -> str:
     """The whole comment, cut down to fit GitHub's size limit if it must be."""
     required = [_header(report), _verdict(report), _gate(report), _params(report)]
     optional = [
+        _served_traffic(report),
         _metrics(report),
         _sources(report),
         _stages(report),
@@ -100,9 +103,10 @@ def _verdict(report: dict) -> str:
             "|---|---:|---:|---:|---|",
         ]
         for name, c in verdict["comparisons"].items():
+            d = decimals(c["champion"], c["candidate"])
             lines.append(
-                f"| {COMPARED[name]} | {c['champion']:.4f} | {c['candidate']:.4f} | "
-                f"{c['delta']:+.4f} | {c['low']:+.4f} to {c['high']:+.4f} |"
+                f"| {COMPARED[name]} | {c['champion']:.{d}f} | {c['candidate']:.{d}f} | "
+                f"{c['delta']:+.{d}f} | {c['low']:+.{d}f} to {c['high']:+.{d}f} |"
             )
     return "\n".join(lines)
 
@@ -123,6 +127,82 @@ def merge_effect(report: dict) -> str:
         f"Merging changes nothing in serving: the promote job would judge the new model "
         f"against {base}'s the same way ({decision}), and staging keeps what it serves."
     )
+
+
+def _served_traffic(report: dict) -> str:
+    """The shadow run: what this change would change for the traffic already served. Sites
+    only (registered domains, defanged), never a URL: served URLs are users' browsing."""
+    served = report.get("served_traffic")
+    if served is None:
+        return ""
+    title = "### Served traffic (shadow run)"
+    if served["status"] != "compared":
+        return f"{title}\n\n{inert(served['status'])}."
+    base = inert(report["pull_request"]["base_name"])
+    rate, new, cleared = served["flag_rate"], served["newly_flagged"], served["newly_cleared"]
+    lines = [title, "", _served_sentence(served), ""]
+    lines += [
+        f"| {served['urls']:,} served URLs | served ({base}) | this PR |",
+        "|---|---:|---:|",
+        f"| flagged | {served['flagged']['served']:,} | {served['flagged']['candidate']:,} |",
+        f"| flag rate | {rate['served']:.2%} | {rate['candidate']:.2%} |",
+        f"| threshold | {served['thresholds']['served']:.4f} | "
+        f"{served['thresholds']['candidate']:.4f} |",
+        "",
+        f"Flag rate change {rate['change']:+.2%} ({rate['confidence']:.0%} interval "
+        f"{rate['low']:+.2%} to {rate['high']:+.2%}); the two agree on "
+        f"{served['agreement']:.2%} of URLs. Newly flagged: {new['urls']:,} URLs on "
+        f"{new['sites']:,} sites, {new['allow_listed_sites']:,} of them on the allow list "
+        f"(probable false positives). Newly cleared: {cleared['urls']:,} URLs on "
+        f"{cleared['sites']:,} sites.",
+    ]
+    for heading, part in (("newly flagged", new), ("newly cleared", cleared)):
+        if part["top"]:
+            lines += ["", f"| sites {heading} | URLs | allow list |", "|---|---:|---|"]
+            lines += [
+                f"| {inert(_defanged(row['site']))} | {row['urls']:,} | "
+                f"{'yes' if row['allow_listed'] else ''} |"
+                for row in part["top"]
+            ]
+    if served["by_kind"]:
+        lines += ["", "| kind of site | URLs | flagged, served | flagged, this PR |"]
+        lines += ["|---|---:|---:|---:|"]
+        lines += [
+            f"| {inert(_defanged(row['kind']))} | {row['urls']:,} | {row['served']:.2%} | "
+            f"{row['candidate']:.2%} |"
+            for row in served["by_kind"]
+        ]
+    return "\n".join(lines)
+
+
+def _served_sentence(served: dict) -> str:
+    """The plain-language line: sites a day where the window's times say how long it is."""
+    new, cleared = served["newly_flagged"], served["newly_cleared"]
+    try:
+        first, last = (datetime.fromisoformat(stamp) for stamp in served.get("period") or ())
+        days = (last - first).total_seconds() / 86_400
+    except (ValueError, TypeError):  # no times in the traffic files, or not two of them
+        days = None
+    if days and days >= 1:
+        return (
+            f"This change would block {_count(new['sites'] / days)} more sites a day, "
+            f"{_count(new['allow_listed_sites'] / days)} of them on the allow list, and "
+            f"unblock {_count(cleared['sites'] / days)} (the window spans {days:,.1f} days)."
+        )
+    return (
+        f"In this window this change would block {new['sites']:,} more sites, "
+        f"{new['allow_listed_sites']:,} of them on the allow list, and unblock "
+        f"{cleared['sites']:,}."
+    )
+
+
+def _count(value: float) -> str:
+    return f"{value:,.1f}" if value < 10 else f"{value:,.0f}"
+
+
+def _defanged(site: str) -> str:
+    """`example[.]com`: a site name that no reader's client turns into a link."""
+    return site.replace(".", "[.]")
 
 
 def _rules(rules: dict | None) -> list[str]:
@@ -190,9 +270,10 @@ def _metrics(report: dict) -> str:
         f"| slice | metric | {base} | this PR | Δ |",
         "|---|---|---:|---:|---:|",
     ]
-    slices = dict.fromkeys(k.split(".")[0] for k in evaluate if k.count(".") == 1)
-    slices.pop("operating_point", None)
-    for slice_name in slices:  # test, temporal, then evaluate.source_slices
+    named = {k.split(".")[0] for k in evaluate if k.count(".") == 1} - {"operating_point"}
+    # test, temporal, then evaluate.source_slices by name: the same order in every report
+    slices = [name for name in ("test", "temporal") if name in named]
+    for slice_name in slices + sorted(named - set(slices)):
         for key, label in {"n": "URLs", **METRIC_COLUMNS}.items():
             entry = evaluate.get(f"{slice_name}.{key}")
             if entry:
@@ -243,7 +324,7 @@ def _other_metrics(report: dict) -> str:
             main_table = path == "metrics/evaluate.json" and (
                 key.count(".") == 1 or (key.startswith("test.by_source.") and "_at_op" in key)
             )
-            if main_table or not isinstance(entry.get("diff"), int | float) or not entry["diff"]:
+            if main_table or not changed(entry):
                 continue
             rows.append(f"| {inert(path)} | {inert(key)} | {_cells(entry)} |")
     if not rows:
@@ -324,12 +405,32 @@ def _footer(report: dict, cut: bool = False) -> str:
     return "<sub>" + " · ".join(parts) + "</sub>"
 
 
+def changed(entry: dict) -> bool:
+    """A metric whose value moved by more than float rounding."""
+    old, new, diff = entry.get("old"), entry.get("new"), entry.get("diff")
+    if not isinstance(diff, int | float) or not diff:
+        return False
+    numbers = isinstance(old, int | float) and isinstance(new, int | float)
+    return not (numbers and math.isclose(old, new, rel_tol=1e-9, abs_tol=1e-12))
+
+
+def decimals(*values: object) -> int:
+    """Four decimals, or more (up to ten) where four would show different values alike."""
+    numbers = {value for value in values if isinstance(value, float) and math.isfinite(value)}
+    digits = 4
+    while digits < 10 and len({round(value, digits) for value in numbers}) < len(numbers):
+        digits += 1
+    return digits
+
+
 def _cells(entry: dict) -> str:
-    """base | PR | Δ: counts as integers, rates and scores to four decimals."""
+    """base | PR | Δ: counts as integers, rates and scores to four decimals or as many as
+    it takes to tell the two values apart."""
     old, new, diff = entry.get("old"), entry.get("new"), entry.get("diff")
     whole = all(isinstance(value, int) for value in (old, new) if value is not None)
-    number = "{:,}" if whole else "{:.4f}"
-    sign = "{:+,}" if whole else "{:+.4f}"
+    digits = decimals(old, new)
+    number = "{:,}" if whole else f"{{:.{digits}f}}"
+    sign = "{:+,}" if whole else f"{{:+.{digits}f}}"
 
     def show(value, fmt):
         return (

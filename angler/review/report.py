@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from angler.review.base_revision import (
     reproduce_output,
     resolve,
 )
+from angler.review.shadow import failures, served_traffic
 from angler.review.stage_changes import StageChange, stage_changes
 from angler.review.verdict import Scores, Verdict, decide, floor_failures, paired_bootstrap
 
@@ -48,9 +50,17 @@ class PullRequest:
     remote: bool = False  # whether this run had the DVC remote (else: public demo data)
 
 
-def build_report(pr: PullRequest, root: Path = Path("."), rebuild_base: bool = True) -> dict:
+def build_report(
+    pr: PullRequest,
+    root: Path = Path("."),
+    rebuild_base: bool = True,
+    traffic: str | None = None,
+    allow_list: Path | None = None,
+) -> dict:
     """Everything the PR comment shows, as plain data (also written as JSON beside it).
-    Without the base's model in the cache or remote, `rebuild_base` reproduces it."""
+    Without the base's model in the cache or remote, `rebuild_base` reproduces it. With
+    `traffic` (a folder or fsspec glob of served traffic), the shadow run on it."""
+    pr = replace(pr, head_name=pr.head_name or checkout_name(root))
     try:
         params, params_error = load_params(root / "params.yaml"), None
     except ParamsError as err:  # the PR's typo: the comment says so instead of crashing
@@ -85,11 +95,25 @@ def build_report(pr: PullRequest, root: Path = Path("."), rebuild_base: bool = T
     if params is None:
         result = Verdict("reject", [f"params.yaml is invalid: {params_error}"])
     else:
+        if traffic and completed and _has_model(lock):
+            shadow = rules.shadow or params.shadow  # the base's, if it has the section
+            report["served_traffic"] = served_traffic(
+                root, traffic, base_sha, shadow, rules.promote.confidence, allow_list
+            )
         result = verdict(report, rules, root, base_sha, base_lock, rebuild_base)
     report["verdict"] = result.to_dict() | {
         "rules": {"judged_by": pr.base_name, "changed": changed_rules(rules, params)}
     }
     return report
+
+
+def checkout_name(root: Path) -> str:
+    """The checkout's branch, else its short commit (CI checks out a detached merge)."""
+    for args in (["branch", "--show-current"], ["rev-parse", "--short", "HEAD"]):
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+        if done.returncode == 0 and done.stdout.strip():
+            return done.stdout.strip()
+    return ""
 
 
 def base_rules(root: Path, base_sha: str) -> PromotionRules:
@@ -245,6 +269,16 @@ def verdict(
         rules.seed,
     )
     result = decide(candidate, comparisons, rules.promote)
+    served = report.get("served_traffic", {})
+    if served.get("status") == "compared" and rules.shadow is not None:
+        if shadow_failures := failures(served, rules.shadow):
+            kept = result.reasons if result.decision == "reject" else []
+            result = Verdict("reject", shadow_failures + kept, comparisons, result.caveats)
+    elif served.get("status") == "compared":
+        result.caveats.append(
+            f"{report['pull_request']['base_name']}'s params.yaml has no shadow: section, so "
+            "the served-traffic rules were not applied"
+        )
     if champion.threshold is None:
         result.caveats.append(
             "the champion was exported before models had an operating threshold, so the worst "

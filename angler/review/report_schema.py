@@ -74,8 +74,35 @@ CURVE = record(
     base=Spec("list", 100, of=number(), nullable=True),
     head=Spec("list", 100, of=number(), nullable=True),
 )
+SITES = listing(record(site=text(260), urls=INT, allow_listed=BOOL), 10)
+SERVED_TRAFFIC = record(
+    optional=(
+        *("files", "rows", "unusable", "period", "urls", "thresholds", "flagged", "flag_rate"),
+        *("agreement", "newly_flagged", "newly_cleared", "by_kind"),
+    ),
+    status=text(TEXT),
+    files=INT,
+    rows=INT,
+    unusable=INT,
+    period=Spec("list", 2, of=text(), nullable=True),
+    urls=INT,
+    thresholds=record(served=number(), candidate=number()),
+    flagged=record(served=INT, candidate=INT),
+    flag_rate=record(
+        served=number(),
+        candidate=number(),
+        change=number(),
+        low=number(),
+        high=number(),
+        confidence=number(),
+    ),
+    agreement=number(),
+    newly_flagged=record(urls=INT, sites=INT, allow_listed_sites=INT, top=SITES),
+    newly_cleared=record(urls=INT, sites=INT, top=SITES),
+    by_kind=listing(record(kind=text(), urls=INT, served=number(), candidate=number()), 10),
+)
 REPORT = record(
-    optional=("metrics", "curves", "mlflow"),
+    optional=("metrics", "curves", "mlflow", "served_traffic"),
     pull_request=record(
         base=text(),
         base_name=text(),
@@ -114,6 +141,7 @@ REPORT = record(
     metrics=mapping(mapping(METRIC_CHANGE, 20_000), 100),
     curves=record(roc=CURVE, pr=CURVE),
     mlflow=record(run_id=text(64, nullable=True)),
+    served_traffic=SERVED_TRAFFIC,
     verdict=record(
         optional=("rules",),
         decision=Spec("enum", values=DECISIONS),

@@ -1,81 +1,108 @@
-"""Scheduled retraining's git side: the commit a run trains, pinned before its first stage,
-and its last task, a branch with the retrained pipeline state on top of that commit, pushed,
-with a pull request carrying the same report a researcher's PR gets. The merge promotes; the
-orchestrator never deploys."""
+"""Scheduled retraining's git side: the commit a run trains, checked out in a worktree of its
+own before its first stage, and its last task, a branch with the retrained pipeline state on
+top of that commit, pushed where configuration says, with a pull request carrying the same
+report a researcher's PR gets. The merge promotes; the orchestrator never deploys, and never
+moves, edits or pushes from the checkout it was pointed at."""
 
 from __future__ import annotations
 
-import os
+import re
+import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from angler.errors import AnglerError
 
 STATE = ["dvc.lock", "metrics", "plots", "reports"]
+SERVED_TRAFFIC = ["*.parquet", "*.csv"]  # traffic/'s files, kept out of git (traffic/README.md)
 AUTHOR = ["-c", "user.name=angler-retrain", "-c", "user.email=ci@angler.invalid"]
 
 
-def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env=None if env is None else {**os.environ, **env},
-    )
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
     if result.returncode != 0:
         raise AnglerError(f"git {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout.strip()
 
 
-def pin_commit(repo: Path, revision: str | None = None, remote: str = "origin") -> str:
-    """Put the checkout, detached, on the commit this run trains and return it: `revision`,
-    else the remote's main after a fetch, else the local main. What an earlier run left in
-    the pipeline state is dropped (this run reproduces it); any other change is refused."""
-    if revision is None:
-        if remote in git(repo, "remote").split():
-            git(repo, "fetch", "--quiet", remote)
-            revision = f"{remote}/main"
-        else:
-            revision = "main"
-    commit = git(
-        repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"
-    )
-    outside_state = [f":(exclude){path}" for path in STATE]
-    changed = git(repo, "status", "--porcelain", "--untracked-files=no", "--", ".", *outside_state)
-    if changed:
-        raise AnglerError(f"the checkout {repo} has changes outside the pipeline state:\n{changed}")
-    git(repo, "switch", "--quiet", "--discard-changes", "--detach", commit)
+def run_checkout(repo: Path, runs_dir: Path, run_id: str) -> Path:
+    """Where one run's worktree goes: `<runs_dir>/<repo name>.<run id>`. Beside the
+    repository by default (`runs_dir` = its parent), so a relative `data.corpus` such as
+    `../shared/data` names the same folder from both."""
+    return runs_dir / f"{repo.name}.{re.sub(r'[^A-Za-z0-9_.-]', '-', run_id)}"
+
+
+def pin_commit(
+    repo: Path, checkout: Path, revision: str | None = None, remote: str | None = None
+) -> str:
+    """Check out the commit this run trains in a worktree of its own, `checkout`, and return
+    the commit: `revision`, else main of the push `remote` after a fetch, else the local main.
+    The repository's own checkout is never touched. The worktree shares the repository's DVC
+    cache (and its local DVC configuration), so what was built before is not built again,
+    and its remotes (a local remote's relative path still names the repository's), and a
+    copy of the served traffic the monitor stage reads."""
+    if revision is None and remote:
+        git(repo, "fetch", "--quiet", remote, "main")
+        revision = git(repo, "rev-parse", "FETCH_HEAD")
+    revision = revision or "main"
+    try:
+        commit = git(repo, "rev-parse", "--verify", "--end-of-options", f"{revision}^{{commit}}")
+    except AnglerError:
+        raise AnglerError(f"no commit {revision} in {repo}") from None
+    if checkout.exists():  # a retried pin: start again from the commit
+        git(repo, "worktree", "remove", "--force", str(checkout))
+    git(repo, "worktree", "add", "--quiet", "--detach", str(checkout), commit)
+    config = repo / ".dvc" / "config.local"
+    if config.exists():
+        shutil.copy2(config, checkout / ".dvc" / "config.local")
+    _dvc(checkout, "cache", "dir", "--local", _dvc(repo, "cache", "dir"))
+    for name, url in re.findall(r"^remote\.(.+)\.url=(.*)$", _dvc(repo, "config", "--list"), re.M):
+        if "://" not in url:  # a local path, resolved against the repository's .dvc/
+            _dvc(checkout, "remote", "modify", "--local", name, "url", url)
+    for name in SERVED_TRAFFIC:
+        for file in (repo / "traffic").glob(name):
+            shutil.copy2(file, checkout / "traffic" / file.name)
     return commit
 
 
-def push_retrain_branch(repo: Path, branch: str, commit: str, remote: str = "origin") -> bool:
-    """Commit the pipeline state on top of `commit` and push it as `branch`, without moving
-    the checkout (a scratch index, not a switch); False when nothing changed."""
-    if (head := git(repo, "rev-parse", "HEAD")) != commit:
-        raise AnglerError(f"the checkout moved from the run's commit {commit} to {head}")
-    with tempfile.TemporaryDirectory() as scratch:
-        index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-        git(repo, "read-tree", commit, env=index)
-        git(repo, "add", "--", *STATE, env=index)
-        tree = git(repo, "write-tree", env=index)
-    if tree == git(repo, "rev-parse", f"{commit}^{{tree}}"):
-        return False
+def keep_retrain_branch(
+    checkout: Path, branch: str, commit: str, remote: str | None = None
+) -> str | None:
+    """Commit the run's pipeline state on top of `commit` as `branch`: pushed to `remote`
+    when one is configured, else a branch of the local repository only. None when nothing
+    changed; else where the branch is."""
+    if (head := git(checkout, "rev-parse", "HEAD")) != commit:
+        raise AnglerError(f"the run's checkout moved from its commit {commit} to {head}")
+    git(checkout, "add", "--", *STATE)
+    tree = git(checkout, "write-tree")
+    if tree == git(checkout, "rev-parse", f"{commit}^{{tree}}"):
+        return None
     message = f"Retrain: pipeline state of {branch}"
-    retrained = git(repo, *AUTHOR, "commit-tree", tree, "-p", commit, "-m", message)
-    git(repo, "push", "--quiet", "--force", remote, f"{retrained}:refs/heads/{branch}")
-    return True
+    retrained = git(checkout, *AUTHOR, "commit-tree", tree, "-p", commit, "-m", message)
+    if remote:
+        git(checkout, "push", "--quiet", "--force", remote, f"{retrained}:refs/heads/{branch}")
+        return f"{branch} on {remote}"
+    git(checkout, "update-ref", f"refs/heads/{branch}", retrained)
+    return f"{branch} in {git(checkout, 'rev-parse', '--path-format=absolute', '--git-common-dir')}"
+
+
+def remove_run_checkout(repo: Path, checkout: Path) -> None:
+    """The run is done (its branch and body kept): its worktree goes."""
+    git(repo, "worktree", "remove", "--force", str(checkout))
+
+
+def _dvc(checkout: Path, *args: str) -> str:
+    dvc = Path(sys.executable).with_name("dvc")
+    done = subprocess.run([str(dvc), *args], cwd=checkout, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise AnglerError(f"dvc {' '.join(args)} in {checkout}: {done.stderr.strip()}")
+    return done.stdout.strip()
 
 
 def has_dvc_remote(repo: Path) -> bool:
     """Whether the checkout's DVC configuration, at any level (--local too), has a remote."""
-    dvc = Path(sys.executable).with_name("dvc")
-    listed = subprocess.run([str(dvc), "remote", "list"], cwd=repo, capture_output=True, text=True)
-    if listed.returncode != 0:
-        raise AnglerError(f"dvc remote list: {listed.stderr.strip()}")
-    return bool(listed.stdout.strip())
+    return bool(_dvc(repo, "remote", "list"))
 
 
 def pull_request_body(repo: Path, base: str, base_name: str) -> str:

@@ -83,8 +83,5 @@ def main(
     for name, values in result.items():
         if name == "operating_point":
             continue
-        log.info(
-            "%s: %s",
-            name,
-            ", ".join(f"{k} {v:.4f}" for k, v in values.items() if isinstance(v, float)),
-        )
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in values.items() if isinstance(v, float))
+        log.info("%s: %s", name, shown or "no test URLs of these sources")

@@ -29,14 +29,10 @@ def main(
     """
     import pandas as pd
 
+    from angler.data.served import traffic_files
     from angler.monitor.plot import write_drift_plot, write_no_traffic_plot
     from angler.monitor.reference import drift_report, load_reference, measure_drift
-    from angler.monitor.traffic import (
-        QUARANTINE_COLUMNS,
-        load_traffic,
-        traffic_files,
-        write_quarantine,
-    )
+    from angler.monitor.traffic import QUARANTINE_COLUMNS, load_traffic, write_quarantine
     from angler.params import load_params
     from angler.reports import write_report
 

@@ -34,6 +34,25 @@ def test_data_stages_benchmark_runs_tiny(tmp_path):
     assert measured["peak_rss_mib"] > 0
 
 
+def test_shadow_traffic_benchmark_runs_tiny(demo_run, tmp_path):
+    out = tmp_path / "shadow.json"
+    result = run_script(
+        "shadow_traffic.py",
+        *("--store", str(demo_run / "models" / "angler")),
+        *("--features", str(demo_run / "data" / "features")),
+        *("--tiny", "--out", str(out)),
+    )
+    assert result.stdout.startswith("| shadow run, 2,000 served URLs |")
+    measured = json.loads(out.read_text())
+    assert measured["urls"] == 2000 and set(measured["seconds"]) == {
+        "read",
+        "score",
+        "summarise",
+        "total",
+    }
+    assert measured["peak_rss_mib"] > 0
+
+
 def test_inference_benchmark_runs_tiny(demo_run, tmp_path):
     description = json.loads((demo_run / "models" / "angler" / "model.json").read_text())
     model = demo_run / "models" / "angler" / str(description["version"])

@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from angler.data.served import TrafficError, collect_traffic
 from angler.data.urls import UrlError, parse_url
 from angler.errors import AnglerError
 from angler.monitor.reference import Reference, class_weights, measure_drift
-from angler.monitor.traffic import TrafficError, collect_traffic, load_traffic
+from angler.monitor.traffic import load_traffic
 from angler.params import load_params
 
 from helpers.paths import REPO_ROOT

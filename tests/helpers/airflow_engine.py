@@ -111,9 +111,9 @@ class AirflowApi:
         found = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
         return {ti["task_id"]: ti for ti in found["task_instances"]}
 
-    def xcom(self, dag_id: str, run_id: str, task_id: str):
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
         path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
-        return self.request("GET", f"{path}/xcomEntries/return_value")["value"]
+        return self.request("GET", f"{path}/xcomEntries/{key}")["value"]
 
     def pause(self, dag_id: str) -> None:
         self.request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": True})
@@ -123,11 +123,14 @@ class AirflowApi:
         failed = [
             t for t, ti in self.task_instances(dag_id, run_id).items() if ti["state"] != "success"
         ]
+        return "\n".join(self.task_log(dag_id, run_id, task)[-size:] for task in failed)
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str) -> str:
+        """Every attempt's log file of one task instance (JSON lines), each under its name."""
         logs = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
         return "\n".join(
-            f"--- {log.relative_to(logs)}\n{log.read_text(errors='replace')[-size:]}"
-            for task in failed
-            for log in sorted(logs.glob(f"task_id={task}/*.log"))
+            f"--- {log.relative_to(logs)}\n{log.read_text(errors='replace')}"
+            for log in sorted(logs.glob(f"task_id={task_id}/*.log"))
         )
 
 

@@ -21,6 +21,15 @@ def git(repo: Path, *args: str) -> str:
     return result.stdout.strip()
 
 
+def checkout_state(repo: Path) -> tuple[str, str, str]:
+    """What a user sees of their checkout: branch, HEAD and `git status`."""
+    return (
+        git(repo, "branch", "--show-current"),
+        git(repo, "rev-parse", "HEAD"),
+        git(repo, "status", "--porcelain"),
+    )
+
+
 def copy_repo(root: Path, **params) -> Path:
     """Tracked and untracked-but-not-ignored files (so uncommitted work is tested too), the
     `section.key` params overrides, one commit on `main`, and the project's environment."""

@@ -32,3 +32,39 @@ def sample_report(**overrides) -> dict:
         },
     }
     return base | overrides
+
+
+def served_traffic_sample() -> dict:
+    """A shadow run's section: a week of 1,000 served URLs (angler/review/shadow.py)."""
+    site = {"site": "shop.blogspot.com", "urls": 3, "allow_listed": False}
+    return {
+        "status": "compared",
+        "files": 7,
+        "rows": 1000,
+        "unusable": 0,
+        "period": ["2026-11-29 00:00:00+00:00", "2026-12-06 00:00:00+00:00"],
+        "urls": 1000,
+        "thresholds": {"served": 0.5, "candidate": 0.6},
+        "flagged": {"served": 40, "candidate": 47},
+        "flag_rate": {
+            "served": 0.04,
+            "candidate": 0.047,
+            "change": 0.007,
+            "low": 0.001,
+            "high": 0.013,
+            "confidence": 0.95,
+        },
+        "agreement": 0.989,
+        "newly_flagged": {
+            "urls": 9,
+            "sites": 7,
+            "allow_listed_sites": 2,
+            "top": [site, {"site": "bank.example", "urls": 1, "allow_listed": True}],
+        },
+        "newly_cleared": {
+            "urls": 2,
+            "sites": 1,
+            "top": [{"site": "a.com", "urls": 2, "allow_listed": False}],
+        },
+        "by_kind": [{"kind": "platform blogspot.com", "urls": 30, "served": 0.0, "candidate": 0.1}],
+    }

@@ -19,7 +19,13 @@ HEAVY = ("tensorflow", "pyspark", "mlflow", "dvc", "keras", "great_expectations"
 def airflow_home(tmp_path, monkeypatch):
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
     monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    for name in ("ANGLER_SPARK_CONN_ID", "ANGLER_K8S_NAMESPACE", "ANGLER_REPO"):
+    for name in (
+        "ANGLER_SPARK_CONN_ID",
+        "ANGLER_K8S_NAMESPACE",
+        "ANGLER_REPO",
+        "ANGLER_SCHEDULE",
+        "MLFLOW_TRACKING_URI",
+    ):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
 
@@ -46,7 +52,10 @@ def test_dag_imports_without_errors_or_heavy_imports(airflow_home):
     assert (errors, sorted(dags), heavy) == ({}, ["angler_monitor", "angler_retrain"], [])
 
 
-PINNED = {"ANGLER_COMMIT": "{{ ti.xcom_pull(task_ids='pin_commit') }}"}
+PINNED = {"ANGLER_COMMIT": "{{ ti.xcom_pull(task_ids='pin_commit', key='commit') }}"}
+# Tasks on this machine run in the run's own worktree and keep MLflow records in the repository.
+CHECKOUT = "{{ ti.xcom_pull(task_ids='pin_commit', key='checkout') }}"
+LOCAL = PINNED | {"MLFLOW_TRACKING_URI": f"sqlite:///{REPO_ROOT / 'mlflow.db'}"}
 
 
 def test_dag_runs_the_dvc_graph_between_the_pinned_commit_and_the_pull_request(airflow_home):
@@ -59,7 +68,7 @@ def test_dag_runs_the_dvc_graph_between_the_pinned_commit_and_the_pull_request(a
         expected = set(upstream) or {"pin_commit"}
         assert task.upstream_task_ids == expected
         assert task.bash_command == stage_script(stage)
-        assert (task.env, task.append_env) == (PINNED, True)
+        assert (task.env, task.append_env, task.cwd) == (LOCAL, True, CHECKOUT)
         assert task.retries >= 1 and task.execution_timeout is not None
         assert task.queue == (
             "spark" if stage in SPARK_STAGES else "gpu" if stage in GPU_STAGES else "default"
@@ -123,8 +132,8 @@ def test_configured_spark_connection_drives_the_spark_stages(airflow_home, monke
         task = dag.get_task(stage)
         assert type(task).__name__ == "SparkSubmitOperator"
         assert task.application.endswith("pipeline/airflow/spark_stage.py")
-        assert task.application_args == [stage, str(REPO_ROOT)]  # the checkout, not its cwd
-        assert task.env_vars == PINNED
+        assert task.application_args == [stage, CHECKOUT]  # the checkout, not its cwd
+        assert task.env_vars == LOCAL
         resolved = task._get_hook()._resolve_connection()
         assert (resolved["master"], resolved["deploy_mode"], resolved["queue"]) == (
             "spark://spark-master.data:7077",
@@ -132,3 +141,12 @@ def test_configured_spark_connection_drives_the_spark_stages(airflow_home, monke
             "angler",
         )
     assert type(dag.get_task("validate")).__name__ == "BashOperator"
+
+
+def test_the_schedule_is_weekly_unless_set_and_none_means_manual_runs_only(
+    airflow_home, monkeypatch
+):
+    assert load_dag().schedule == "@weekly"
+    monkeypatch.setenv("ANGLER_SCHEDULE", "none")  # what make airflow sets
+    dag = load_dag()
+    assert dag.schedule is None and not dag.timetable.can_be_scheduled

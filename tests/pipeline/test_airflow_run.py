@@ -1,13 +1,16 @@
 """The retraining and monitoring DAGs on a real Airflow 3: api-server, scheduler,
 dag-processor and triggerer on this machine, runs triggered over the REST API with no
 logical date, real tasks (Spark on a standalone cluster, TensorFlow on CPU) in a copy of the
-repository, ending with a pushed branch for the promotion pull request (a bare repository
-stands in for the Git host). Once with the LocalExecutor, once with the CeleryExecutor and
-a worker per queue."""
+repository, each run in a worktree of its own, ending with a branch for the promotion pull
+request: pushed where the Airflow variable angler_push_remote says (a bare repository stands
+in for the Git host), else kept in the repository. The checkout Airflow was pointed at is
+never moved or edited. Once with the LocalExecutor, once with the CeleryExecutor and a
+worker per queue."""
 
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,7 @@ import pytest
 from angler.orchestration import GPU_STAGES, SPARK_STAGES, stage_graph
 
 from helpers.airflow_engine import airflow_running, airflow_settings
-from helpers.git_repo import copy_checkout, git
+from helpers.git_repo import checkout_state, copy_checkout, git
 from helpers.paths import MAIN_PARAMS, write_params
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.engines]
@@ -54,22 +57,29 @@ def retrain(api, timeout: float) -> tuple[str, dict, dict]:
     return run_id, run, tasks
 
 
-def assert_pushed_from_the_pinned_commit(api, repo: Path, run_id: str, run: dict) -> str:
-    """The branch is on origin, one commit on top of the pinned one, and the checkout is
-    still on the pinned commit with exactly the state the branch holds."""
-    pinned = api.xcom(RETRAIN, run_id, "pin_commit")
-    assert pinned == git(repo, "rev-parse", "HEAD") == git(repo, "rev-parse", "origin/main")
+def assert_branch_on_the_pinned_commit(api, run_id: str, run: dict, where: Path) -> str:
+    """The branch is in `where` (the push remote or the repository itself), one commit on
+    top of the pinned one; the run's worktree is gone; the pull request's body, a report
+    with a verdict, is in the task log. The pinned commit."""
+    pinned = api.xcom(RETRAIN, run_id, "pin_commit", "commit")
+    assert not Path(api.xcom(RETRAIN, run_id, "pin_commit", "checkout")).exists()
     branch = f"retrain/{run['run_after'][:10]}"
-    origin = repo.parent / "origin.git"
-    pushed = git(origin, "show", "--name-only", "--format=%s%n%P", branch).splitlines()
-    assert pushed[:2] == [f"Retrain: pipeline state of {branch}", pinned]
-    assert "dvc.lock" in pushed
-    status = subprocess.run([str(BIN / "dvc"), "status"], cwd=repo, capture_output=True, text=True)
-    assert "up to date" in status.stdout  # dvc.lock describes exactly what the tasks left
-    body = (repo / "comment" / "comment.md").read_text()  # the pull request's body
-    assert body.startswith("<!-- angler-report -->") and "**Verdict: " in body
+    kept = git(where, "show", "--name-only", "--format=%s%n%P", branch).splitlines()
+    assert kept[:2] == [f"Retrain: pipeline state of {branch}", pinned]
+    assert "dvc.lock" in kept
+    body = api.task_log(RETRAIN, run_id, "open_promotion_pr")
+    assert "<!-- angler-report -->" in body and "**Verdict: " in body
     assert "no DVC remote" not in body  # the checkout has one (.dvc/config)
-    return body
+    return pinned
+
+
+def merge(repo: Path, branch: str) -> None:
+    """What a reviewer's merge of the pull request gives the checkout: the branch's pipeline
+    state, its outputs from the DVC cache the run shared, and nothing left to reproduce."""
+    git(repo, "merge", "-q", "--ff-only", branch)
+    subprocess.run([str(BIN / "dvc"), "checkout", "-q"], cwd=repo, check=True)
+    status = subprocess.run([str(BIN / "dvc"), "status"], cwd=repo, capture_output=True, text=True)
+    assert "up to date" in status.stdout, status.stdout  # dvc.lock describes what tasks left
 
 
 def test_local_executor_runs_the_spark_stages_on_the_cluster_then_the_monitor_finds_drift(
@@ -84,10 +94,18 @@ def test_local_executor_runs_the_spark_stages_on_the_cluster_then_the_monitor_fi
         module.write("# changed by a test\n")
     git(repo, "commit", "-qam", "a change to the Spark session module")
     with_origin(repo)
+    git(repo, "reset", "-q", "--hard", "HEAD~1")  # main at origin moved on; the user's did not
+    before = checkout_state(repo)
     settings = airflow_settings(tmp_path / "airflow", repo, "LocalExecutor")
+    settings["AIRFLOW_VAR_ANGLER_PUSH_REMOTE"] = "origin"
+    settings["ANGLER_TRAFFIC_SOURCE"] = str(tmp_path / "logs" / "{ds}" / "*.csv")
     with airflow_running(settings | spark_connection(spark_standalone.master)) as api:
         run_id, run, _ = retrain(api, timeout=900)
-        assert_pushed_from_the_pinned_commit(api, repo, run_id, run)
+        pinned = assert_branch_on_the_pinned_commit(api, run_id, run, tmp_path / "origin.git")
+        assert pinned == git(repo, "rev-parse", "origin/main") != before[1]  # origin's main
+        assert checkout_state(repo) == before
+        git(repo, "fetch", "-q", "origin", f"retrain/{run['run_after'][:10]}")
+        merge(repo, "FETCH_HEAD")
         ran = spark_standalone.applications()
         assert {f"angler-{stage}" for stage in SPARK_STAGES} <= set(ran)  # on the cluster
         for stage in SPARK_STAGES:
@@ -95,12 +113,16 @@ def test_local_executor_runs_the_spark_stages_on_the_cluster_then_the_monitor_fi
             assert report == json.loads((reproduced_main / "reports" / f"{stage}.json").read_text())
 
         # Traffic on TLDs the training data never had: the monitor DAG must start retraining.
-        # That run waits (paused): it would put the checkout back on main meanwhile.
+        # That run waits (paused): the test needs only that it was started.
         api.pause(RETRAIN)
+        # They arrive as the log pipeline's export for the run's day, ANGLER_TRAFFIC_SOURCE's
+        # {ds}: today's, or tomorrow's should the trigger land after midnight.
         urls = [f"http://account-{i}.zip/verify" for i in range(600)]
-        (repo / "traffic" / "today.csv").write_text(
-            "url,score\n" + "".join(f"{url},0.5\n" for url in urls)
-        )
+        served = "url,score\n" + "".join(f"{url},0.5\n" for url in urls)
+        today = datetime.now(timezone.utc).date()
+        for day in (today, today + timedelta(days=1)):
+            (tmp_path / "logs" / f"{day}").mkdir(parents=True)
+            (tmp_path / "logs" / f"{day}" / "served.csv").write_text(served)
         api.wait_for_dag("angler_monitor")
         monitor_id = api.trigger("angler_monitor")
         monitor = api.wait_for_run("angler_monitor", monitor_id, timeout=300)
@@ -110,6 +132,7 @@ def test_local_executor_runs_the_spark_stages_on_the_cluster_then_the_monitor_fi
         assert states == dict.fromkeys(
             ["collect_traffic", "monitor", "drift_detected", "retrain"], "success"
         ), api.failure_logs("angler_monitor", monitor_id)
+        assert (repo / "traffic" / "served.csv").read_text() == served  # collect_traffic
         drift = json.loads((repo / "reports" / "drift.json").read_text())
         assert drift["drift"] is True and drift["tld"]["unseen_share"] == 1.0
         runs = api.request("GET", f"/api/v2/dags/{RETRAIN}/dagRuns")["dag_runs"]
@@ -125,10 +148,15 @@ def test_celery_workers_take_the_tasks_of_their_queues(reproduced_main, tmp_path
     write_params(repo / "params.yaml", **(MAIN_PARAMS | {"train.epochs": 2}))
     git(repo, "commit", "-qam", "two epochs")
     with_origin(repo)
+    (repo / "params.yaml").write_text("an edit the user has not committed\n")
+    before = checkout_state(repo)
     settings = airflow_settings(tmp_path / "airflow", repo, "CeleryExecutor")
     with airflow_running(settings, queues=("spark", "gpu", "default")) as api:
         run_id, run, tasks = retrain(api, timeout=600)
-        assert_pushed_from_the_pinned_commit(api, repo, run_id, run)
+        pinned = assert_branch_on_the_pinned_commit(api, run_id, run, repo)  # no push remote
+        assert pinned == git(repo, "rev-parse", "main")
+    assert checkout_state(repo) == before
+    assert git(tmp_path / "origin.git", "branch", "--list", "retrain/*") == ""  # nothing pushed
     for stage in stage_graph(repo / "dvc.yaml"):
         queue = "spark" if stage in SPARK_STAGES else "gpu" if stage in GPU_STAGES else "default"
         assert (tasks[stage]["queue"], tasks[stage]["hostname"]) == (queue, f"{queue}-worker")

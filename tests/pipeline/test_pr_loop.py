@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -42,9 +43,11 @@ MODEL_STAGES = ["train", "evaluate", "export", "monitor"]  # monitor reads the m
 
 
 def context(base_sha: str, branch: str, secrets: dict[str, str]) -> dict[str, str]:
-    """A fork's pull request: every secret empty but those given."""
+    """A fork's pull request: every secret and variable empty but those given."""
     unset = {
-        name: "" for name in EXPRESSION.findall(WORKFLOW.read_text()) if name.startswith("secrets.")
+        name: ""
+        for name in EXPRESSION.findall(WORKFLOW.read_text())
+        if name.startswith(("secrets.", "vars."))
     }
     return (
         unset
@@ -99,9 +102,24 @@ def repo(reproduced_main, tmp_path_factory):
     return copy_checkout(reproduced_main, tmp_path_factory.mktemp("pr") / "angler")
 
 
+TOKEN_URL = "https://bank-login.example/verify?session=SECRET-TOKEN-123"
+
+
 @pytest.fixture(scope="module")
-def epochs_pr(repo):
-    return play_pr(repo, HOSTILE_BRANCH, **{"train.epochs": 2})
+def served_traffic(reproduced_main, tmp_path_factory) -> Path:
+    """A month of main's demo feeds replayed as served traffic, and a URL with a token."""
+    folder = tmp_path_factory.mktemp("served")
+    replay = [str(Path(sys.executable).with_name("angler")), "replay", "--month", "2024-12"]
+    out = ["--out", str(folder / "2024-12.parquet")]
+    subprocess.run([*replay, *out], cwd=reproduced_main, check=True, capture_output=True)
+    (folder / "today.csv").write_text(f"url,score,time\n{TOKEN_URL},0.99,2024-12-31T23:00:00Z\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def epochs_pr(repo, served_traffic):
+    variables = {"vars.ANGLER_SHADOW_TRAFFIC": str(served_traffic)}
+    return play_pr(repo, HOSTILE_BRANCH, variables, **{"train.epochs": 2})
 
 
 def test_the_workflow_runs_the_steps_played_here():
@@ -160,6 +178,20 @@ def test_verdict_compares_with_main_and_sets_the_exit_code(epochs_pr):
     assert report_step.returncode == (1 if verdict["decision"] == "reject" else 0), (
         report_step.output
     )
+
+
+def test_comment_shows_the_served_traffic_and_no_served_url(epochs_pr, served_traffic):
+    """pr.yml's ANGLER_SHADOW_TRAFFIC (here a folder standing in for the read-only bucket):
+    the candidate on the served window, sites only, never a URL, path or query string."""
+    served = epochs_pr["report"]["served_traffic"]
+    assert served["status"] == "compared" and served["files"] == 2
+    window = len(pd.read_parquet(served_traffic / "2024-12.parquet")) + 1
+    assert served["urls"] == window and served["unusable"] == 0
+    assert served["flagged"]["served"] >= 1  # the token URL was served 0.99
+    assert "Served traffic (shadow run)" in epochs_pr["text"]
+    written = epochs_pr["body"] + json.dumps(epochs_pr["report"])
+    for part in ("SECRET-TOKEN-123", "session=", "/verify", "bank-login.example/"):
+        assert part not in written
 
 
 def test_comment_has_curves_and_fits_on_github(epochs_pr):

@@ -165,3 +165,75 @@ def test_the_comment_says_what_merging_does(decision, stages, effect):
     (line,) = [line for line in body.splitlines() if line.startswith("Merging ")]
     assert effect in line
     assert ("changes nothing in serving" in line) == (decision != "promote" or "retrain" in line)
+
+
+def test_deltas_show_the_digits_that_tell_the_values_apart_and_noise_is_no_change():
+    metrics = {
+        "metrics/evaluate.json": {
+            "test.roc_auc": {"old": 0.96543210, "new": 0.96543217, "diff": 7e-8},
+            "test.n": {"old": 5000, "new": 5000, "diff": 0},
+        },
+        "reports/train.json": {
+            "history.val_auc": {"old": 0.5, "new": 0.5 + 2**-50, "diff": 2**-50},  # rounding
+            "history.loss": {"old": 0.31, "new": 0.30, "diff": -0.01},
+        },
+    }
+    body = render_comment(report(metrics=metrics))
+    assert "| test | ROC AUC | 0.9654321 | 0.9654322 | +0.0000001 |" in body  # 7 digits
+    assert "| test | URLs | 5,000 | 5,000 | +0 |" in body
+    text = shown(render(body).text)
+    assert "Other metrics that changed (1)" in text and "history.loss" in text
+    assert "history.val_auc" not in text
+
+
+def test_slices_come_in_one_order_whatever_order_the_metrics_diff_gives():
+    entry = {"old": 0.9, "new": 0.91, "diff": 0.01}
+    keys = ["zeta.roc_auc", "temporal.roc_auc", "esdaung.roc_auc", "test.roc_auc"]
+    orders = set()
+    for ordered in (keys, keys[::-1]):
+        body = render_comment(
+            report(metrics={"metrics/evaluate.json": dict.fromkeys(ordered, entry)})
+        )
+        orders.add(tuple(row[0] for row in render(body).rows if row[1:2] == ["ROC AUC"]))
+    assert orders == {("test", "temporal", "esdaung", "zeta")}
+
+
+def test_the_head_is_named_by_its_branch_else_its_commit(tmp_path):
+    from angler.review.report import checkout_name
+
+    from helpers.git_repo import git
+
+    assert checkout_name(tmp_path) == ""  # not a git checkout: the comment says "this change"
+    git(tmp_path, "init", "-q", "-b", "more-epochs")
+    git(tmp_path, "commit", "-q", "--allow-empty", "-m", "x")
+    assert checkout_name(tmp_path) == "more-epochs"
+    git(tmp_path, "switch", "-q", "--detach")  # CI checks out the merge commit
+    assert checkout_name(tmp_path) == git(tmp_path, "rev-parse", "--short", "HEAD")
+
+
+def test_the_served_traffic_section_says_what_users_would_see_change():
+    from helpers.reports import served_traffic_sample
+
+    body = render_comment(report(served_traffic=served_traffic_sample()))
+    text = shown(render(body).text)
+    assert "Served traffic (shadow run)" in text
+    # 7 sites newly flagged, 2 allow-listed, 1 cleared, over a window of 7 days
+    assert (
+        "This change would block 1.0 more sites a day, 0.3 of them on the allow list, and "
+        "unblock 0.1 (the window spans 7.0 days)." in text
+    )
+    assert "Flag rate change +0.70% (95% interval +0.10% to +1.30%)" in text
+    rows = render(body).rows
+    assert ["shop[.]blogspot[.]com", "3", ""] in rows and ["bank[.]example", "1", "yes"] in rows
+    assert ["platform blogspot[.]com", "30", "0.00%", "10.00%"] in rows
+    assert "shop.blogspot.com" not in text  # defanged: no client makes it a link
+
+
+def test_a_window_without_times_is_described_as_a_window():
+    from helpers.reports import served_traffic_sample
+
+    served = served_traffic_sample() | {"period": None}
+    text = shown(render(render_comment(report(served_traffic=served))).text)
+    assert "In this window this change would block 7 more sites, 2 of them" in text
+    unread = {"status": "no served traffic"}
+    assert "no served traffic." in shown(render(render_comment(report(served_traffic=unread))).text)

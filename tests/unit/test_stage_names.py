@@ -25,3 +25,23 @@ def test_every_stage_has_help():
         assert result.exit_code == 0, result.output
         summary = importlib.import_module(f"angler.stages.{name}").main.__doc__.split()[:4]
         assert " ".join(summary) in " ".join(result.output.split()), result.output
+
+
+def test_help_breaks_no_sentence_and_shows_no_type_beside_a_flag():
+    """On a terminal wide enough, each paragraph of a command's docstring is one line of its
+    --help; no flag (--help, --remote/--no-remote) shows a "<bool>" value."""
+    from angler.cli import unwrapped
+    from angler.commands import COMMANDS
+
+    runner = CliRunner(env={"COLUMNS": "2000"})
+    modules = {name: f"angler.stages.{name}" for name in STAGES} | {
+        name: f"angler.commands.{name.replace('-', '_')}" for name in COMMANDS
+    }
+    assert "<bool>" not in runner.invoke(app, ["--help"]).output
+    for name, module in modules.items():
+        output = runner.invoke(app, [name, "--help"]).output
+        assert "<bool>" not in output, output
+        shown = {" ".join(line.strip(" │").split()) for line in output.splitlines()}
+        doc = unwrapped(importlib.import_module(module).main.__doc__)
+        for line in doc.splitlines():
+            assert " ".join(line.split()) in shown | {""}, f"angler {name} --help: {line!r}"

@@ -10,7 +10,7 @@ no limit of params.yaml's `monitor:` section is exceeded; `retrain` starts `angl
 which ends in a pull request saying why it ran. Configuration, read when the DAG is parsed:
 
   ANGLER_REPO              the checkout tasks run in (default: this repository)
-  ANGLER_MONITOR_SCHEDULE  cron expression or preset (default: @daily)
+  ANGLER_MONITOR_SCHEDULE  cron expression or preset (default: @daily; "none": manual runs)
   ANGLER_TRAFFIC_SOURCE    fsspec glob of one interval's traffic files, with {ds} for its
                            date, e.g. s3://logs/angler/{ds}/*.parquet; unset: use what is
                            already in traffic/
@@ -32,12 +32,13 @@ from angler.orchestration import stage_script
 
 REPO = Path(os.environ.get("ANGLER_REPO", Path(__file__).resolve().parents[3]))
 TRAFFIC_SOURCE = os.environ.get("ANGLER_TRAFFIC_SOURCE")
+SCHEDULE = os.environ.get("ANGLER_MONITOR_SCHEDULE", "@daily")
 # The run's day: a run triggered with "logical_date": null has no `ds`, only run_after.
 DAY = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 
 with DAG(
     dag_id="angler_monitor",
-    schedule=os.environ.get("ANGLER_MONITOR_SCHEDULE", "@daily"),
+    schedule=None if SCHEDULE == "none" else SCHEDULE,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -48,7 +49,7 @@ with DAG(
 
     @task(task_id="collect_traffic")
     def collect_traffic(dag_run=None) -> list[str]:
-        from angler.monitor.traffic import collect_traffic, traffic_files
+        from angler.data.served import collect_traffic, traffic_files
 
         if TRAFFIC_SOURCE:
             day = f"{dag_run.logical_date or dag_run.run_after:%Y-%m-%d}"

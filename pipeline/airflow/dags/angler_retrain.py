@@ -6,18 +6,27 @@ researcher's, and its merge promotes.
 
 Every stage task runs the command of angler/orchestration.py (`dvc repro <stage>` in a
 checkout, the DVC remote's run cache as the hand-off), so any worker on any network can run
-it. `pin_commit` puts the checkout on the commit this run trains and every stage task gets
-it as ANGLER_COMMIT (a pod checks it out; the stage script refuses any other), so one run
-never mixes commits and never builds on the branch of the last one. Where tasks run is
-configuration, read from the environment when the DAG is parsed:
+it. `pin_commit` checks out the commit this run trains in a worktree of its own beside the
+repository (sharing its DVC cache) and every stage task runs there with it as ANGLER_COMMIT
+(a pod checks it out; the stage script refuses any other), so one run never mixes commits,
+never builds on the branch of the last one, and never moves or edits the checkout it was
+pointed at. `open_promotion_pr` pushes only to the remote the Airflow variable
+`angler_push_remote` names (also the remote whose main is trained by default); without it
+the branch stays in the local repository and the body goes to the task log. Where tasks run
+is configuration, read from the environment when the DAG is parsed:
 
-  ANGLER_REPO            the checkout tasks run in (default: this repository)
-  ANGLER_REVISION        the revision to train (default: origin/main after a fetch, else main)
-  ANGLER_SCHEDULE        cron expression or preset (default: @weekly)
+  ANGLER_REPO            the repository runs check out from (default: this repository)
+  ANGLER_RUNS_DIR        where each run's worktree goes (default: the repository's parent)
+  ANGLER_REVISION        the revision to train (default: main of the push remote, else main)
+  ANGLER_SCHEDULE        cron expression or preset (default: @weekly; "none": manual runs
+                         only); unpausing the DAG starts the latest interval's run at once
   ANGLER_LABEL_MATURITY  hours after the data interval to wait for late labels (default 48)
   ANGLER_SPARK_CONN_ID   Spark stages go through SparkSubmitOperator on that connection
   ANGLER_K8S_NAMESPACE   train runs as a KubernetesPodOperator pod on a GPU node there
   ANGLER_IMAGE           the stage image for that pod
+
+MLflow records go to MLFLOW_TRACKING_URI, else to the repository's own mlflow.db (a run's
+worktree is removed when its pull request is open).
 
 Tasks go to the Celery queues `spark`, `gpu` and `default`; with nothing configured
 everything runs locally. Secrets come from Airflow connections or a secrets backend.
@@ -37,6 +46,7 @@ from airflow.sdk import DAG, task
 from angler.orchestration import GPU_STAGES, SPARK_STAGES, stage_graph, stage_script
 
 REPO = Path(os.environ.get("ANGLER_REPO", Path(__file__).resolve().parents[3]))
+RUNS_DIR = Path(os.environ.get("ANGLER_RUNS_DIR", REPO.parent))
 REVISION = os.environ.get("ANGLER_REVISION")
 SPARK_CONN_ID = os.environ.get("ANGLER_SPARK_CONN_ID")
 K8S_NAMESPACE = os.environ.get("ANGLER_K8S_NAMESPACE")
@@ -46,7 +56,14 @@ TASK_DEFAULTS = {
     "retry_delay": timedelta(minutes=5),
     "execution_timeout": timedelta(hours=4),
 }
-COMMIT = {"ANGLER_COMMIT": "{{ ti.xcom_pull(task_ids='pin_commit') }}"}
+CHECKOUT = "{{ ti.xcom_pull(task_ids='pin_commit', key='checkout') }}"
+COMMIT = {"ANGLER_COMMIT": "{{ ti.xcom_pull(task_ids='pin_commit', key='commit') }}"}
+# Tasks on this machine; a pod takes MLflow's address from its Secret.
+LOCAL_ENV = COMMIT | {
+    "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI")
+    or f"sqlite:///{REPO / 'mlflow.db'}"
+}
+SCHEDULE = os.environ.get("ANGLER_SCHEDULE", "@weekly")
 # A pod has no checkout: it fetches exactly the pinned commit.
 POD_CHECKOUT = (
     'git init --quiet . && git fetch --quiet --depth 1 "$ANGLER_GIT_URL" "$ANGLER_COMMIT" && '
@@ -64,8 +81,8 @@ def stage_task(stage: str):
             task_id=stage,
             conn_id=SPARK_CONN_ID,
             application=str(REPO / "pipeline" / "airflow" / "spark_stage.py"),
-            application_args=[stage, str(REPO)],
-            env_vars=COMMIT,
+            application_args=[stage, CHECKOUT],
+            env_vars=LOCAL_ENV,
             queue=queue,
         )
     if stage in GPU_STAGES and K8S_NAMESPACE:
@@ -96,8 +113,8 @@ def stage_task(stage: str):
     return BashOperator(
         task_id=stage,
         bash_command=stage_script(stage),
-        cwd=str(REPO),
-        env=COMMIT,
+        cwd=CHECKOUT,
+        env=LOCAL_ENV,
         append_env=True,
         queue=queue,
     )
@@ -105,7 +122,7 @@ def stage_task(stage: str):
 
 with DAG(
     dag_id="angler_retrain",
-    schedule=os.environ.get("ANGLER_SCHEDULE", "@weekly"),
+    schedule=None if SCHEDULE == "none" else SCHEDULE,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -119,11 +136,17 @@ with DAG(
         deferrable=True,
     )
 
-    @task(task_id="pin_commit")
-    def pin_commit() -> str:
+    @task(task_id="pin_commit", multiple_outputs=True)
+    def pin_commit(run_id=None) -> dict[str, str]:
+        from airflow.sdk import Variable
+
         from angler.review import retrain_pr
 
-        return retrain_pr.pin_commit(REPO, REVISION)
+        checkout = retrain_pr.run_checkout(REPO, RUNS_DIR, run_id)
+        remote = Variable.get("angler_push_remote", default=None)
+        commit = retrain_pr.pin_commit(REPO, checkout, REVISION, remote)
+        print(f"this run trains {commit} in {checkout}")
+        return {"commit": commit, "checkout": str(checkout)}
 
     pinned = pin_commit()
     labels_matured >> pinned
@@ -137,31 +160,37 @@ with DAG(
 
     @task(task_id="open_promotion_pr")
     def open_promotion_pr(data_interval_end=None, dag_run=None, ti=None) -> str:
-        """Push the retrained state on a branch and open its pull request (connection
-        `angler_github`: token as password, extra {"repository": "owner/name"}); without
-        the connection the rendered body goes to the task log."""
-        from airflow.sdk import BaseHook
+        """Keep the retrained state on a branch, pushed to `angler_push_remote` if set, and
+        open its pull request (connection `angler_github`: token as password, extra
+        {"repository": "owner/name"}); otherwise the rendered body goes to the task log.
+        The run's worktree is removed once the branch is kept."""
+        from airflow.sdk import BaseHook, Variable
 
-        from angler.review.retrain_pr import (
-            open_pull_request,
-            pull_request_body,
-            push_retrain_branch,
-        )
+        from angler.review import retrain_pr
 
         # A run triggered with "logical_date": null has no data interval.
         branch = f"retrain/{data_interval_end or dag_run.run_after:%Y-%m-%d}"
-        commit = ti.xcom_pull(task_ids="pin_commit")
-        if not push_retrain_branch(REPO, branch, commit):
+        commit = ti.xcom_pull(task_ids="pin_commit", key="commit")
+        checkout = Path(ti.xcom_pull(task_ids="pin_commit", key="checkout"))
+        remote = Variable.get("angler_push_remote", default=None)
+        where = retrain_pr.keep_retrain_branch(checkout, branch, commit, remote)
+        if where is None:
+            retrain_pr.remove_run_checkout(REPO, checkout)
             return f"the retrained pipeline state equals {commit}'s: no pull request"
-        body = pull_request_body(REPO, commit, f"{REVISION or 'main'}@{commit[:7]}")
+        body = retrain_pr.pull_request_body(checkout, commit, f"{REVISION or 'main'}@{commit[:7]}")
+        retrain_pr.remove_run_checkout(REPO, checkout)
         if reason := (dag_run.conf or {}).get("reason"):
             body = f"Retraining started because {reason}.\n\n{body}"
+        if not remote:
+            print(body)
+            return f"kept {where}; no angler_push_remote variable, so nothing was pushed"
         try:
             github = BaseHook.get_connection("angler_github")
         except Exception:  # no such connection: a local or test installation
             print(body)
-            return f"pushed {branch}; no angler_github connection, so the body is in this log"
-        return open_pull_request(github.extra_dejson["repository"], github.password, branch, body)
+            return f"pushed {where}; no angler_github connection, so the body is in this log"
+        repository = github.extra_dejson["repository"]
+        return retrain_pr.open_pull_request(repository, github.password, branch, body)
 
     last_stages = [stages[name] for name in stages if not stages[name].downstream_task_ids]
     last_stages >> open_promotion_pr()
