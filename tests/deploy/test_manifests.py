@@ -192,3 +192,37 @@ def test_argocd_project_is_narrow_and_applications_sync_each_overlay():
         assert spec["destination"] in project["destinations"]
         assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
         assert spec["source"]["targetRevision"] == "main"
+
+
+REPLICAS = {"staging": (1, 2), "production": (3, 12)}  # k8s/README.md's layout
+
+
+def test_the_rendered_overlays_keep_what_the_k8s_readme_promises(overlay):
+    """Replicas per overlay, rolling updates that never drop a serving pod, the network
+    policy's ports and peers, and the sync waves that put the namespace and config first."""
+    name, objects = overlay
+    autoscaler = one(objects, "HorizontalPodAutoscaler")["spec"]
+    assert (autoscaler["minReplicas"], autoscaler["maxReplicas"]) == REPLICAS[name]
+    strategy = one(objects, "Deployment")["spec"]["strategy"]
+    assert strategy["type"] == "RollingUpdate" and strategy["rollingUpdate"]["maxUnavailable"] == 0
+    policy = one(objects, "NetworkPolicy")["spec"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    (ingress,) = policy["ingress"]
+    assert ingress["from"] == [
+        {"podSelector": {}},
+        {"namespaceSelector": {"matchLabels": {"angler.io/client": "true"}}},
+    ]
+    assert sorted((p["port"], p["protocol"]) for p in ingress["ports"]) == [
+        (8500, "TCP"),
+        (8501, "TCP"),
+    ]
+    egress = sorted((p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"])
+    assert egress == [(53, "TCP"), (53, "UDP"), (443, "TCP")]  # DNS and HTTPS, nothing else
+    assert all("to" not in rule for rule in policy["egress"])  # by port only, as documented
+
+    def wave(o):
+        return o["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave")
+
+    assert {wave(o) for o in objects if o["kind"] == "Namespace"} == {"-2"}
+    assert {wave(o) for o in objects if o["kind"] == "ConfigMap"} == {"-1"}
+    assert wave(one(objects, "Deployment")) is None  # wave 0, after both

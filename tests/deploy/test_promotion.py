@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from angler.deploy.model_store import (
     DigestMismatch,
@@ -299,3 +300,35 @@ def test_the_same_bytes_arranged_differently_hash_differently(tmp_path, first, s
         digests.append(directory_digest(tmp_path / name))
     assert digests[0] != digests[1]
     assert digests[0] == directory_digest(tmp_path / "first")  # and it is deterministic
+
+
+def test_the_init_container_fetches_the_pinned_version_from_its_environment(
+    repo, tmp_path, exported
+):
+    """`angler fetch-model --out --config` exactly as k8s/base/deployment.yaml runs it: the
+    store and the pins from the environment (the ConfigMap's keys), ANGLER_ENV from the
+    overlay, no --promotion: the pinned version lands in the pod's volume with its config."""
+    store = tmp_path / "store"
+    verdict = tmp_path / "report.json"
+    verdict.write_text(json.dumps({"verdict": {"decision": "promote", "reasons": ["better"]}}))
+    model = exported(tmp_path, 3)
+    assert promote(repo, "staging", model, store, "--verdict", str(verdict)).returncode == 0
+    pin = read_promotion(repo / "k8s" / "overlays" / "staging" / MODEL_ENV).stable
+    deployment = yaml.safe_load((REPO_ROOT / "k8s" / "base" / "deployment.yaml").read_text())
+    (init,) = deployment["spec"]["template"]["spec"]["initContainers"]
+    volume = tmp_path / "pod"
+    args = [str(volume) + arg if arg.startswith("/") else arg for arg in init["command"][1:]]
+    command = [ANGLER, *args]  # the pod's /models and /config volumes, under `volume`
+    pod_env = {
+        "PATH": os.environ["PATH"],
+        "ANGLER_ENV": "staging",
+        "ANGLER_MODEL_STORE": str(store),
+        "ANGLER_MODEL_VERSION": str(pin.version),
+        "ANGLER_MODEL_DIGEST": pin.digest,
+    }
+    result = subprocess.run(command, cwd=tmp_path, env=pod_env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert directory_digest(volume / "models" / "angler" / "3") == pin.digest
+    config = (volume / "config" / "models.config").read_text()
+    assert 'version_labels { key: "stable" value: 3 }' in config
+    assert "--promotion" not in init["command"]  # the pins come from the environment only
