@@ -93,6 +93,7 @@ def _run(name: str, func: Callable, *args, **kwargs) -> None:
         level=logging.INFO, format=f"%(asctime)s angler {name}: %(message)s", datefmt="%H:%M:%S"
     )
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # set when mlflow is imported
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     for noisy in ("py4j", "great_expectations", "botocore", "aiobotocore", "s3fs"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # A TERM (a cancelled CI job, a pod stopped) unwinds like an error: `with` blocks close

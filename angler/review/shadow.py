@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from angler.data.served import collect_traffic, read_traffic_file, traffic_files
-from angler.data.urls import UrlError, parse_url
+from angler.data.urls import parse_url
 from angler.errors import AnglerError
 from angler.params import ShadowParams
 
@@ -71,7 +71,7 @@ def site_and_kind(url: str) -> tuple[str, str]:
     platform (a blog on blogspot.com), else `.<public suffix>`, or `IP address`."""
     try:
         parsed = parse_url(url)
-    except UrlError:
+    except Exception:  # UrlError, or a parser bug: it costs this URL's site, not the report
         return "", "not a parseable URL"
     if parsed.is_ip:
         return parsed.registered_domain, "IP address"

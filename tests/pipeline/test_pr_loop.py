@@ -15,7 +15,7 @@ import yaml
 
 from angler.review.github_comment import MARKER, MAX_BODY, find_report_comment, upsert_comment
 
-from helpers.git_repo import copy_checkout, git
+from helpers.git_repo import copy_checkout, git, pipeline_env
 from helpers.github_markdown import readable
 from helpers.paths import REPO_ROOT
 from helpers.workflow_runner import EXPRESSION, SETUP_STEPS, Job, Step, job_env, run_steps
@@ -325,3 +325,38 @@ def test_a_nan_rule_is_one_line_and_a_reject(repo):
     assert "Traceback" not in pr["steps"]["pr-report.sh"].output
     assert pr["report"]["verdict"]["decision"] == "reject"
     assert "params.yaml is invalid: promote.min_roc_auc: must be a finite number" in pr["text"]
+
+
+def test_without_mains_model_and_no_rebuild_the_verdict_holds_and_says_how(repo):
+    """A fallback of angler/review/report.py through `angler report`: main's exported model
+    is in neither the DVC cache (its weights are set aside here) nor the remote, and
+    --no-rebuild-base forbids rebuilding it. The PR is epochs_pr's change, so its stages come
+    back from DVC's run cache when that one ran first."""
+    play_pr(repo, "no-base-model", **{"train.epochs": 2})
+    stages = yaml.safe_load(git(repo, "show", "main:dvc.lock"))["stages"]
+    (model,) = [out for out in stages["export"]["outs"] if out["path"] == "models/angler"]
+    objects = repo / ".dvc" / "cache" / "files" / "md5"
+    listing = json.loads((objects / model["md5"][:2] / model["md5"][2:]).read_text())
+    (weights,) = [
+        f["md5"] for f in listing if f["relpath"].endswith("variables.data-00000-of-00001")
+    ]
+    entry = objects / weights[:2] / weights[2:]  # main's weights, which no other model has
+    away = entry.with_name(entry.name + ".away")
+    entry.rename(away)
+    try:
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name("angler")), "report", "--base", "main"]
+            + ["--no-rebuild-base", "--traffic", "", "--out", "comment-no-base"],
+            cwd=repo,
+            env=pipeline_env(repo),
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        away.rename(entry)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]  # a hold
+    verdict = json.loads((repo / "comment-no-base" / "report.json").read_text())["verdict"]
+    assert verdict["decision"] == "hold" and verdict["comparisons"] == {}
+    (reason,) = verdict["reasons"]
+    assert reason.startswith("cannot compare with the champion: models/angler at ")
+    assert reason.endswith("`angler report --base main` without --no-rebuild-base reproduces it")
