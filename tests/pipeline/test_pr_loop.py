@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from angler.review.github_comment import MARKER, MAX_BODY, find_report_comment, upsert_comment
+from angler.review.github_comment import MARKER, MAX_BODY
 
 from helpers.git_repo import copy_checkout, git, pipeline_env
 from helpers.github_markdown import readable
@@ -206,17 +206,6 @@ def test_hostile_branch_name_is_rendered_inert_and_never_run(epochs_pr, repo):
     assert f"**{HOSTILE_BRANCH}** against **main@" in epochs_pr["text"]
 
 
-def test_a_second_run_updates_the_comment(epochs_pr):
-    thread = {
-        101: {"id": 101, "user": {"type": "User"}, "body": "looks good"},
-        102: {"id": 102, "user": {"type": "Bot"}, "body": epochs_pr["body"]},
-    }
-    github = Thread(thread)
-    assert find_report_comment(list(thread.values())) == 102
-    assert upsert_comment(github, "o/r", 7, epochs_pr["body"] + "again") == "updated"
-    assert len(thread) == 2 and thread[102]["body"].endswith("again")
-
-
 def test_with_the_remotes_it_pushes_to_the_pr_remote_only_and_holds(repo, tmp_path_factory):
     trusted, pr_scoped = tmp_path_factory.mktemp("dvc-remote"), tmp_path_factory.mktemp("pr-remote")
     secrets = {"secrets.DVC_REMOTE_URL": str(trusted), "secrets.DVC_PR_REMOTE_URL": str(pr_scoped)}
@@ -252,24 +241,6 @@ def test_broken_data_fails_the_pr_and_names_the_expectation(repo):
     assert "❌ 1 of" in pr["text"]
     for stage in MODEL_STAGES:
         assert table_row(pr["text"], stage)[1] == "⛔ not completed"
-
-
-class Thread:
-    """The GitHub comments API of one pull request, in memory: the only stand-in in this
-    file, since GitHub cannot run here."""
-
-    def __init__(self, comments: dict):
-        self.comments_by_id = comments
-
-    def comments(self, repo, pr):
-        return list(self.comments_by_id.values())
-
-    def request(self, method, path, payload=None):
-        if method == "PATCH":
-            self.comments_by_id[int(path.rsplit("/", 1)[1])]["body"] = payload["body"]
-        elif method == "POST":
-            new = max(self.comments_by_id) + 1
-            self.comments_by_id[new] = {"id": new, "user": {"type": "Bot"}, **payload}
 
 
 def test_a_params_typo_is_reported_not_crashed_on(repo):
@@ -360,3 +331,74 @@ def test_without_mains_model_and_no_rebuild_the_verdict_holds_and_says_how(repo)
     (reason,) = verdict["reasons"]
     assert reason.startswith("cannot compare with the champion: models/angler at ")
     assert reason.endswith("`angler report --base main` without --no-rebuild-base reproduces it")
+
+
+COMMENT_WORKFLOW = REPO_ROOT / ".github" / "workflows" / "pr-comment.yml"
+POSTER = (
+    'python3 -m angler.review.github_comment --repo "$REPO" \\\n'
+    '  --artifact "$RUNNER_TEMP/angler-report" --head-sha "$HEAD_SHA"'
+)
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"  # a runner's python3, none of the project's packages
+
+
+def post_comment(repo: Path, report: dict, pull, api: str, head_sha: str, where: Path):
+    """pr-comment.yml's job, played: the default branch checked out sparsely (`angler/`
+    only), the pr run's artifact (report.json, pr-number) downloaded into RUNNER_TEMP, and
+    the step's script run by the system's python3 with nothing installed, against the
+    stand-in GitHub API (github.com cannot run here)."""
+    checkout = where / "poster"
+    if not checkout.exists():
+        git(where, "clone", "-q", "--sparse", "--branch", "main", str(repo), "poster")
+        git(checkout, "sparse-checkout", "set", "angler")
+    artifact = where / "runner" / "angler-report"
+    artifact.mkdir(parents=True, exist_ok=True)
+    (artifact / "report.json").write_text(json.dumps(report))
+    (artifact / "pr-number").write_text(f"{pull.number}\n")
+    env = {
+        "PATH": SYSTEM_PATH,
+        "GH_TOKEN": "a token",
+        "REPO": pull.repo,
+        "HEAD_SHA": head_sha,
+        "RUNNER_TEMP": str(where / "runner"),
+        "GITHUB_API_URL": api,
+    }
+    return subprocess.run(
+        ["bash", "-e", "-c", POSTER], cwd=checkout, env=env, capture_output=True, text=True
+    )
+
+
+def test_the_comment_workflow_posts_then_updates_and_skips_a_moved_pr(epochs_pr, repo, tmp_path):
+    from helpers.github_stand_in import PullRequest, github_stand_in
+
+    (step,) = run_steps(COMMENT_WORKFLOW, "comment")
+    assert step.run == POSTER and set(step.env) == {"GH_TOKEN", "REPO", "HEAD_SHA"}
+    pull = PullRequest("angler-ml/angler", 7, "f00d", head_repo="angler-ml/angler")
+    human = {"body": MARKER + " a reviewer quoting the marker", "user": {"type": "User"}}
+    pull.comments[1] = dict(human)
+    with github_stand_in(pull) as api:
+        first = post_comment(repo, epochs_pr["report"], pull, api, "f00d", tmp_path)
+        assert first.returncode == 0, first.stderr
+        assert first.stdout.strip() == "PR #7: comment created"
+        again = post_comment(repo, epochs_pr["report"], pull, api, "f00d", tmp_path)
+        assert again.stdout.strip() == "PR #7: comment updated"
+        moved = post_comment(repo, epochs_pr["report"], pull, api, "0ld5ha", tmp_path)
+        assert "has moved on to f00d" in moved.stdout and moved.returncode == 0
+    assert not (tmp_path / "poster" / "tests").exists()
+    assert pull.comments[1] == human and len(pull.comments) == 2  # only the bot's is edited
+    comment = pull.comments[2]
+    assert pull.edits == 1 and comment["body"].startswith(MARKER)
+    assert "Served traffic (shadow run)" in readable(comment["body"])
+    assert comment["body"] == epochs_pr["body"]  # the poster renders what the PR run rendered
+
+
+def test_a_fork_prs_comment_has_no_served_traffic_section(epochs_pr, repo, tmp_path):
+    from helpers.github_stand_in import PullRequest, github_stand_in
+
+    pull = PullRequest("angler-ml/angler", 8, "f00d", head_repo="someone/angler")
+    with github_stand_in(pull) as api:
+        posted = post_comment(repo, epochs_pr["report"], pull, api, "f00d", tmp_path)
+    assert posted.returncode == 0, posted.stderr
+    (comment,) = pull.comments.values()
+    text = readable(comment["body"])
+    assert "Served traffic (shadow run)" in text and "Flag rate change" not in text
+    assert "not shown for a pull request from a fork" in text

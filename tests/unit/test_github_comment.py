@@ -131,42 +131,6 @@ def test_the_poster_runs_on_the_standard_library_alone(tmp_path):
     assert "third-party: []" in result.stdout
 
 
-class StandInGitHub:
-    """The three REST calls the poster makes, served on 127.0.0.1: a stand-in, because
-    github.com cannot run here. It answers for PR 7 and records the comments posted."""
-
-    def __init__(self, head_sha: str, head_repo: str | None):
-        import http.server
-        import threading
-
-        self.posted: list[str] = []
-        pull = {"head": {"sha": head_sha, "repo": head_repo and {"full_name": head_repo}}}
-        stand_in = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.answer(pull if self.path == "/repos/o/n/pulls/7" else [])
-
-            def do_POST(self):
-                length = int(self.headers["Content-Length"])
-                stand_in.posted.append(json.loads(self.rfile.read(length))["body"])
-                self.answer({"id": 1})
-
-            def answer(self, payload):
-                data = json.dumps(payload).encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-
-
 @pytest.mark.parametrize(
     ("head_repo", "shown"),
     [("o/n", True), ("someone/n", False), (None, False)],  # None: the fork was deleted
@@ -176,18 +140,17 @@ def test_the_poster_keeps_the_served_traffic_section_for_same_repository_prs_onl
 ):
     from angler.review.github_comment import main
 
+    from helpers.github_stand_in import PullRequest, github_stand_in
     from helpers.reports import served_traffic_sample
 
-    github = StandInGitHub("abc123", head_repo)
-    monkeypatch.setenv("GH_TOKEN", "token")
-    monkeypatch.setenv("GITHUB_API_URL", github.url)
+    pull = PullRequest("o/n", 7, "abc123", head_repo)
     folder = artifact(tmp_path, sample_report(served_traffic=served_traffic_sample()))
-    try:
+    monkeypatch.setenv("GH_TOKEN", "token")
+    with github_stand_in(pull) as api:
+        monkeypatch.setenv("GITHUB_API_URL", api)
         assert main(["--repo", "o/n", "--artifact", str(folder), "--head-sha", "abc123"]) == 0
         assert main(["--repo", "o/n", "--artifact", str(folder), "--head-sha", "old999"]) == 0
-    finally:
-        github.server.shutdown()
-    (body,) = github.posted  # the PR that moved on to another commit got nothing
-    text = render(body).text
+    (comment,) = pull.comments.values()  # the run for a commit the PR moved on from: nothing
+    text = render(comment["body"]).text
     assert ("Flag rate change +0.70%" in text) == shown
     assert ("not shown for a pull request from a fork" in text) == (not shown)
