@@ -76,8 +76,12 @@ def test_killed_then_retried_stage_equals_a_clean_run(tmp_path):
 
 def test_a_stage_runs_under_spark_submit(tmp_path):
     """What SparkSubmitOperator runs: spark-submit of the launcher, which joins
-    spark-submit's JVM for its settings and runs the stage's task script."""
+    spark-submit's JVM for its settings and runs the stage's task script. The stage's own
+    SparkSession gets spark-submit's master and --conf: its event log, which only those
+    settings turn on, records them."""
     repo = copy_repo(tmp_path / "angler", **SMALL_DEMO)
+    events = tmp_path / "events"
+    events.mkdir()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "SPARK_MASTER": ""}
     launcher = Path(__file__).resolve().parents[2] / "pipeline" / "airflow" / "spark_stage.py"
     done = subprocess.run(
@@ -87,6 +91,12 @@ def test_a_stage_runs_under_spark_submit(tmp_path):
             "local[2]",
             "--conf",
             "spark.angler.probe=1",
+            "--conf",
+            "spark.eventLog.enabled=true",
+            "--conf",
+            f"spark.eventLog.dir={events.as_uri()}",
+            "--conf",
+            "spark.eventLog.compress=false",
             str(launcher),
             "ingest",
         ],
@@ -100,3 +110,13 @@ def test_a_stage_runs_under_spark_submit(tmp_path):
         [str(BIN / "dvc"), "status", "ingest"], cwd=repo, capture_output=True, text=True
     )
     assert "up to date" in status.stdout
+    (log,) = events.iterdir()  # one application: the stage's, not the launcher's
+    lines = [
+        line for part in sorted(log.rglob("events_*")) for line in part.read_text().splitlines()
+    ]
+    environment = next(
+        json.loads(line) for line in lines if '"SparkListenerEnvironmentUpdate"' in line
+    )["Spark Properties"]
+    settings = dict(environment) if isinstance(environment, list) else environment
+    assert settings["spark.app.name"] == "angler-ingest"
+    assert (settings["spark.master"], settings["spark.angler.probe"]) == ("local[2]", "1")
