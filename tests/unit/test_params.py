@@ -199,3 +199,19 @@ def test_the_readme_parameters_table_names_every_key():
             shown = named.get(dotted, "")
             if re.fullmatch(r"[0-9.]+|true|false", shown):
                 assert shown == str(value).lower(), f"{dotted}: the table says {shown}, not {value}"
+
+
+def test_the_promotion_rules_take_the_shadow_section_when_the_base_has_one():
+    """A base revision from before `shadow:` existed still gives its promotion rules; the
+    shadow run's limits are then not applied (angler/review/report.py says so in a caveat)."""
+    from angler.params import ShadowParams, load_promotion_rules
+
+    text = (REPO_ROOT / "params.yaml").read_text(encoding="utf-8")
+    rules = load_promotion_rules(text, "main:params.yaml")
+    assert rules.shadow == ShadowParams(1_000_000, 0.005, 20) and rules.seed == 42
+    older = yaml.safe_load(text)
+    del older["shadow"]
+    assert load_promotion_rules(yaml.safe_dump(older), "old:params.yaml").shadow is None
+    older["shadow"] = {"window_urls": 0}
+    with pytest.raises(ParamsError, match="old:params.yaml: missing key"):
+        load_promotion_rules(yaml.safe_dump(older), "old:params.yaml")
