@@ -36,14 +36,10 @@ def read_window(folder: Path, window_urls: int) -> tuple[pd.DataFrame, dict]:
     """The newest `window_urls` usable rows (`url`, served `score`, `time` where the files
     have it) of a traffic folder, and what was read: files, rows, rows left out as unusable
     (no URL, a score outside [0, 1]) and the window's first and last time."""
-    files = traffic_files(folder)
-    frames = [read_traffic_file(path) for path in files]
-    rows = (
-        pd.concat(
-            [frame.reindex(columns=["url", "score", "time"]) for frame in frames], ignore_index=True
-        )
-        if frames
-        else pd.DataFrame(columns=["url", "score", "time"])
+    files = traffic_files(folder)  # the caller has checked there is one
+    rows = pd.concat(
+        [read_traffic_file(path).reindex(columns=["url", "score", "time"]) for path in files],
+        ignore_index=True,
     )
     scores = pd.to_numeric(rows["score"], errors="coerce")
     usable = rows["url"].map(lambda url: isinstance(url, str) and url.strip() != "")
