@@ -10,6 +10,7 @@ import pytest
 from angler.cli import STAGES
 from angler.data.schema import NUMERIC_FEATURES
 from angler.orchestration import stage_graph
+from angler.params import load_params
 
 from helpers.paths import REPO_ROOT
 
@@ -216,9 +217,29 @@ def test_drift_replay_runs_tiny(demo_run, tmp_path):
     assert [row.split(" | ")[0] for row in rows] == ["| 2024-04", "| 2024-05", "| 2024-06"]
     measured = json.loads(out.read_text())
     assert list(measured["months"]) == ["2024-04", "2024-05", "2024-06"]
-    for month in measured["months"].values():
-        assert month["urls"] >= 500 and isinstance(month["drift"], bool)
+    limits = load_params(demo_run / "params.yaml").monitor
+    for name, month in measured["months"].items():
+        assert month["urls"] >= limits.min_traffic_urls
         assert set(month["features"]) == set(NUMERIC_FEATURES)
+        # Each statistic judged by its own limit from params.yaml, and drift is any of them.
+        judged = {
+            "tld.unseen_share": (month["tld"]["unseen_share"], limits.max_unseen_tld_share),
+            "registered_domain.unseen_share": (
+                month["registered_domain"]["unseen_share"],
+                limits.max_unseen_domain_share,
+            ),
+            "score.ks": (month["score"]["ks"], limits.max_ks),
+            "score.psi": (month["score"]["psi"], limits.max_psi),
+        } | {
+            f"features.{feature}.psi": (values["psi"], limits.max_psi)
+            for feature, values in month["features"].items()
+        }
+        over = {key for key, (value, limit) in judged.items() if value > limit}
+        assert over == {line.split()[0] for line in month["exceeded"]} & set(judged), name
+        assert month["drift"] == bool(month["exceeded"]), name
+    # Each month replays its own phishing: the new sites differ month to month.
+    unseen = [m["registered_domain"]["unseen_share"] for m in measured["months"].values()]
+    assert len(set(unseen)) == 3 and max(unseen) > 0
 
 
 def test_serving_memory_benchmark_runs_tiny(demo_run, tmp_path):

@@ -301,6 +301,21 @@ def test_a_nan_rule_is_one_line_and_a_reject(repo):
     assert "params.yaml is invalid: promote.min_roc_auc: must be a finite number" in pr["text"]
 
 
+def run_report(repo: Path, base: str, out: str, *options: str) -> dict:
+    """`angler report --base BASE` on the checkout as it stands, which must hold (exit 0),
+    without served traffic; its report.json."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("angler")), "report", "--base", base]
+        + ["--traffic", "", "--out", out, *options],
+        cwd=repo,
+        env=pipeline_env(repo),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads((repo / out / "report.json").read_text())
+
+
 def test_without_mains_model_and_no_rebuild_the_verdict_holds_and_says_how(repo):
     """A fallback of angler/review/report.py through `angler report`: main's exported model
     is in neither the DVC cache (its weights are set aside here) nor the remote, and
@@ -318,22 +333,61 @@ def test_without_mains_model_and_no_rebuild_the_verdict_holds_and_says_how(repo)
     away = entry.with_name(entry.name + ".away")
     entry.rename(away)
     try:
-        result = subprocess.run(
-            [str(Path(sys.executable).with_name("angler")), "report", "--base", "main"]
-            + ["--no-rebuild-base", "--traffic", "", "--out", "comment-no-base"],
-            cwd=repo,
-            env=pipeline_env(repo),
-            capture_output=True,
-            text=True,
-        )
+        verdict = run_report(repo, "main", "comment-no-base", "--no-rebuild-base")["verdict"]
     finally:
         away.rename(entry)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]  # a hold
-    verdict = json.loads((repo / "comment-no-base" / "report.json").read_text())["verdict"]
     assert verdict["decision"] == "hold" and verdict["comparisons"] == {}
     (reason,) = verdict["reasons"]
     assert reason.startswith("cannot compare with the champion: models/angler at ")
     assert reason.endswith("`angler report --base main` without --no-rebuild-base reproduces it")
+
+
+def test_a_data_change_is_judged_with_a_caveat_on_the_test_urls(repo):
+    """A PR that changes `data:` may move URLs between the splits, so main's model may have
+    trained on the PR's test URLs. The raised length limit changes no kept URL: ingest,
+    validate and train (which reads the gate's report) rerun, the model is main's, and the
+    verdict holds with the caveat."""
+    pr = play_pr(repo, "longer-urls", **{"data.max_url_length": 9000})
+    assert table_row(pr["text"], "ingest")[1] == "▶️ reran"
+    assert table_row(pr["text"], "label")[1] == "♻️ cached"  # the same URLs
+    assert table_row(pr["text"], "evaluate")[1] == "♻️ cached"  # the same model
+    verdict = pr["report"]["verdict"]
+    assert verdict["decision"] == "hold", verdict
+    (caveat,) = verdict["caveats"]
+    assert caveat.startswith("this PR changes the data or the split, so main@")
+    assert caveat.endswith("model may have trained on some of these test URLs")
+    assert f"- note: {caveat}" in pr["text"]
+
+
+def test_a_champion_without_a_threshold_is_compared_on_what_both_have(repo):
+    """A champion exported before model.json recorded an operating threshold: main's
+    model with the key removed and committed (`dvc commit`) on a branch, as such an export
+    left it. The head is that branch plus a README line, so the models are equal: the
+    verdict holds, compares ROC AUC and TPR only, and says what it left out."""
+    dvc = str(Path(sys.executable).with_name("dvc"))
+    env = pipeline_env(repo)
+    git(repo, "checkout", "-q", "--force", "-B", "old-champion", "main")
+    subprocess.run([dvc, "checkout", "--force"], cwd=repo, env=env, check=True, capture_output=True)
+    model_json = repo / "models" / "angler" / "model.json"
+    meta = json.loads(model_json.read_text())
+    del meta["operating_threshold"]
+    model_json.write_text(json.dumps(meta, indent=2))
+    commit = [dvc, "commit", "--force", "export"]
+    subprocess.run(commit, cwd=repo, env=env, check=True, capture_output=True)
+    git(repo, "commit", "-qam", "a champion exported without a threshold")
+    git(repo, "checkout", "-q", "-B", "readme-only", "old-champion")
+    with (repo / "README.md").open("a") as readme:
+        readme.write("\nA line.\n")
+    git(repo, "commit", "-qam", "a README line")
+    report = run_report(repo, "old-champion", "comment-no-threshold")
+    verdict = report["verdict"]
+    assert verdict["decision"] == "hold", verdict
+    assert set(verdict["comparisons"]) == {"roc_auc", "tpr_at_fpr_1pct"}
+    assert all(c["delta"] == 0 for c in verdict["comparisons"].values())
+    assert verdict["caveats"] == [
+        "the champion was exported before models had an operating threshold, so the worst "
+        "benign source's false-positive rate is not compared with it"
+    ]
 
 
 COMMENT_WORKFLOW = REPO_ROOT / ".github" / "workflows" / "pr-comment.yml"
