@@ -10,7 +10,6 @@ thereby choose what serves.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -184,7 +183,7 @@ def download_serving_model(version: int, dest: Path) -> Path:
 def registry_client() -> mlflow.MlflowClient:
     """A client for the configured server. Unlike tracking.configure() it creates no
     experiment: a drift check, run with a read-only token, has no business writing."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or tracking.DEFAULT_TRACKING_URI
+    uri = tracking.tracking_uri()
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 

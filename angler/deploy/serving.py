@@ -206,6 +206,11 @@ def exported_pin(model_json: Path) -> Pin:
         raise PromotionError(f"{model_json} has no version and digest ({err!r})") from None
     if not isinstance(version, int) or isinstance(version, bool) or not isinstance(digest, str):
         raise PromotionError(f"{model_json}: version must be a number and digest a string")
+    if version == 0:
+        raise PromotionError(
+            f"{model_json}: the model is not registered (version 0); export it again with "
+            "ANGLER_REGISTER=1 to register it in the tracking server"
+        )
     return Pin(version, digest)
 
 

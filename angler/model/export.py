@@ -32,6 +32,7 @@ DECISION_OUTPUT = "is_phishing"
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
 SAVED_MODEL_SUBPATH = "tf2model"  # where mlflow.tensorflow.save_model puts the SavedModel
 SCRATCH_PREFIX = ".export-"
+UNREGISTERED = 0  # the version folder of a model `export` did not register
 URLS_SPEC = tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)
 
 
@@ -106,9 +107,12 @@ def write_warmup_requests(path: Path, urls: list[str], model_name: str = "angler
             writer.write(log.SerializeToString())
 
 
-def register_serving_model(mlflow_model: Path, run_id: str) -> int:
-    """Log the saved MLflow model to the run and register it; returns the registry version."""
+def register_serving_model(mlflow_model: Path, run_id: str, register: bool = True) -> int:
+    """Log the saved MLflow model to the run and, with `register`, register it; returns the
+    registry version, or UNREGISTERED."""
     mlflow.log_artifacts(str(mlflow_model), "model")
+    if not register:
+        return UNREGISTERED
     version = mlflow.register_model(f"runs:/{run_id}/model", tracking.REGISTERED_MODEL)
     return int(version.version)
 
@@ -121,7 +125,9 @@ def describe_version(version: int, digest: str, params: Params, metrics: dict):
         "name": tracking.REGISTERED_MODEL,
         "version": version,
         "digest": digest,
-        "model_uri": f"models:/{tracking.REGISTERED_MODEL}/{version}",
+        "model_uri": None
+        if version == UNREGISTERED
+        else f"models:/{tracking.REGISTERED_MODEL}/{version}",
         "operating_threshold": metrics["operating_point"]["threshold"],
         "data": tracking.data_tags(),
         "params": dataclasses.asdict(params),

@@ -5,6 +5,11 @@ The tracking URI is MLflow's own setting: `MLFLOW_TRACKING_URI` points at a serv
 without it runs go to a SQLite store in the project (`sqlite:///mlflow.db`) with artifacts
 under `mlruns/`.
 
+Registering: `export` registers each model it exports in a SQLite store (your own registry,
+which `angler promote` reads); in a shared tracking server only when `ANGLER_REGISTER=1`,
+which the trusted promotion job sets, so exploration on a laptop pointed at the team's
+server leaves its registry alone. Runs are named `<branch>@<commit>`.
+
 An unreachable server fails within about a minute, not MLflow's eight: unless set, MLflow's
 `MLFLOW_HTTP_REQUEST_MAX_RETRIES`, `_BACKOFF_FACTOR` and `_TIMEOUT` get the values of
 BOUNDED_RETRIES. Each run is tagged with its host and process id; a run whose process died
@@ -26,6 +31,7 @@ from pathlib import Path
 import mlflow
 import yaml
 
+from angler.errors import AnglerError
 from angler.params import Params
 from angler.reports import flatten
 
@@ -43,18 +49,46 @@ BOUNDED_RETRIES = {
 }
 HOST_TAG, PID_TAG = "angler.host", "angler.pid"
 MODEL_TAG = "angler.model_sha256"  # the trained model file: how later stages find the run
+REGISTER = "ANGLER_REGISTER"
 
 
 def configure() -> str:
     """Point MLflow at the configured server or the local store; return the tracking URI."""
     for name, value in BOUNDED_RETRIES.items():
         os.environ.setdefault(name, value)
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI  # CI sets it empty
+    uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
         mlflow.create_experiment(EXPERIMENT, artifact_location=local_artifact_root(uri))
     mlflow.set_experiment(EXPERIMENT)
     return uri
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI  # CI sets it empty
+
+
+def registers(uri: str) -> bool:
+    """Whether `export` registers its model: `ANGLER_REGISTER` (1 or 0) says, else only
+    into a SQLite store."""
+    setting = os.environ.get(REGISTER, "").strip().lower()
+    if setting in ("1", "true"):
+        return True
+    if setting in ("0", "false"):
+        return False
+    if setting:
+        raise AnglerError(f"{REGISTER}={setting!r}: use 1 to register, 0 not to")
+    return uri.startswith("sqlite:")
+
+
+def run_name() -> str | None:
+    """`<branch>@<short commit>`: the PR's head branch in GitHub Actions (the checkout
+    there is detached), else the checked-out branch; None outside git."""
+    commit = _git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return None
+    branch = os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME")
+    return f"{branch or _git('branch', '--show-current') or 'detached'}@{commit}"
 
 
 def local_artifact_root(uri: str) -> str | None:
@@ -70,7 +104,7 @@ def start_run() -> mlflow.ActiveRun:
     """A new run for this pipeline run, tagged with the code and data versions."""
     configure()
     end_abandoned_runs()
-    run = mlflow.start_run()
+    run = mlflow.start_run(run_name=run_name())
     mlflow.set_tags(code_and_data_tags() | process_tags())
     return run
 
@@ -121,7 +155,7 @@ def resume_run(train_report: Path) -> mlflow.ActiveRun:
         mlflow.set_tags(process_tags())
         return run
     log.warning("no MLflow run in this store trained model %s; starting a new one", digest)
-    run = mlflow.start_run()
+    run = mlflow.start_run(run_name=run_name())
     tags = {**code_and_data_tags(), **process_tags(), MODEL_TAG: digest or ""}
     mlflow.set_tags(tags | {"angler.resumed_from": "dvc cache"})
     return run

@@ -32,7 +32,8 @@ def main(
     """Export the SavedModel TF Serving loads and register it in MLflow as `angler`.
 
     The version folder's number is the MLflow registry version; model.json beside it holds
-    the folder's SHA-256, the params, the data version and the metrics.
+    the folder's SHA-256, the params, the data version and the metrics. A SQLite store gets
+    every model; a tracking server only with ANGLER_REGISTER=1, else the folder is 0.
     """
     from angler.deploy.model_store import directory_digest, publish_atomically
     from angler.model import tracking
@@ -48,6 +49,7 @@ def main(
     from angler.reports import write_report
 
     params = load_params(params_path)
+    register = tracking.registers(tracking.tracking_uri())
     evaluation = json.loads(metrics.read_text(encoding="utf-8"))
     module = load_serving_module(model, evaluation["operating_point"]["threshold"])
     warmup = read_shards(shards, "validation", params.export.warmup_requests)["url"].tolist()
@@ -62,10 +64,17 @@ def main(
     ):
         mlflow_model = Path(scratch) / "model"
         saved = save_serving_model(module, mlflow_model, warmup)
-        version = register_serving_model(mlflow_model, run.info.run_id)
+        version = register_serving_model(mlflow_model, run.info.run_id, register)
         target = publish_atomically(saved, out, version)
         description = describe_version(version, directory_digest(target), params, evaluation)
         (out / "model.json").write_text(json.dumps(description, indent=2) + "\n")
         tracking.log_export(target, description)
     write_report(report, "export", {k: description[k] for k in ("version", "digest", "model_uri")})
+    if not register:
+        log.info(
+            "exported %s as version 0, not registered in the tracking server (%s=1 registers)",
+            description["digest"],
+            tracking.REGISTER,
+        )
+        return
     log.info("exported %s version %d (%s)", description["name"], version, description["digest"])

@@ -36,8 +36,11 @@ def mlflow_server(tmp_path_factory) -> Iterator[dict]:
         yield {"url": url, "artifacts": root / "artifacts"}
 
 
-def angler(project: Path, server: dict, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": server["url"]}
+def angler(
+    project: Path, server: dict, *args: str, register: str = "1"
+) -> subprocess.CompletedProcess:
+    """`angler ARGS` against the server, registering as the trusted promotion job does."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": server["url"], "ANGLER_REGISTER": register}
     return subprocess.run(
         [ANGLER, *args], cwd=project, env=env, capture_output=True, text=True, timeout=600
     )
@@ -85,6 +88,31 @@ def test_the_model_stages_log_and_register_through_the_server(served_project, ml
     assert list(mlflow_server["artifacts"].rglob("saved_model.pb"))  # on the server's side
     assert not (served_project / "mlruns").exists()
     assert not (served_project / "mlflow.db").exists()
+
+
+def test_without_angler_register_export_leaves_the_servers_registry_alone(
+    served_project, mlflow_server
+):
+    """A researcher's `dvc repro` pointed at the team's server: the run is logged, no
+    version is registered, the store's folder is 0, and `angler promote` refuses it."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=mlflow_server["url"], registry_uri=mlflow_server["url"])
+    before = len(client.search_model_versions("name = 'angler'"))
+    export = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]["export"]["cmd"]
+    out = ["--out", "models/unregistered", "--report", "reports/unregistered.json"]
+    done = angler(served_project, mlflow_server, *export.split()[1:], *out, register="")
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "not registered in the tracking server (ANGLER_REGISTER=1 registers)" in done.stderr
+    assert len(client.search_model_versions("name = 'angler'")) == before
+    description = json.loads((served_project / "models/unregistered/model.json").read_text())
+    assert (description["version"], description["model_uri"]) == (0, None)
+    assert (served_project / "models" / "unregistered" / "0" / "saved_model.pb").is_file()
+    promote = ["promote", "--env", "staging", "--local-only", "--model", "models/unregistered"]
+    refused = angler(served_project, mlflow_server, *promote, "--store", "unregistered-store")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "the model is not registered (version 0); export it again with " in refused.stderr
+    assert not (served_project / "unregistered-store").exists()
 
 
 def test_promote_champion_and_reconcile_against_the_server(served_project, mlflow_server):

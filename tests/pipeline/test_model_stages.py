@@ -83,7 +83,9 @@ def test_the_run_is_in_mlflow_and_the_model_registered(demo_run, mlflow_store):
     assert run.data.tags["angler.model_sha256"] == train["model_sha256"]
     assert "mlflow_run_id" not in description and "train_seconds" not in train
     assert len(client.get_metric_history(run_id, "epoch_seconds")) == train["epochs_run"]
-    assert run.data.tags["mlflow.source.git.commit"]
+    commit = run.data.tags["mlflow.source.git.commit"]
+    branch, short = run.info.run_name.split("@")  # `<branch>@<commit>`, not a random name
+    assert branch and len(short) >= 7 and commit.startswith(short)
 
     assert not list((demo_run / "models").glob(".export-*"))  # export's one scratch copy: gone
 
