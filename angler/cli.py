@@ -13,11 +13,13 @@ import shutil
 import signal
 import sys
 from collections.abc import Callable
+from typing import Annotated
 
 import typer
 
 from angler.commands import COMMANDS
 from angler.errors import AnglerError
+from angler.quiet import VERBOSE, drop_library_noise
 
 
 class _FlagHelp:
@@ -60,6 +62,8 @@ STAGES = (
     "monitor",
 )
 
+TENSORFLOW_COMMANDS = ("train", "evaluate", "export", "replay", "report")
+
 
 def _register(module: str, name: str) -> None:
     """Register <module>.main as `angler <name>` (its heavy imports wait for main)."""
@@ -87,8 +91,22 @@ def unwrapped(docstring: str) -> str:
     return "\n\n".join(paragraphs)
 
 
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help=f"Keep TensorFlow's, absl's and MLflow's own log lines (or {VERBOSE}=1).",
+        ),
+    ] = False,
+) -> None:
+    if verbose:
+        os.environ[VERBOSE] = "1"
+
+
 def _run(name: str, func: Callable, *args, **kwargs) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    drop_library_noise(tensorflow=name in TENSORFLOW_COMMANDS)
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s angler {name}: %(message)s", datefmt="%H:%M:%S"
     )

@@ -4,16 +4,19 @@ A clone of this checkout's HEAD (its own MLflow store, this checkout's DVC cache
 `make demo`, then a branch `fewer-epochs` sets `train.epochs` to one fewer and runs
 `dvc repro` and `angler report --base main`. Its report.json is kept in
 bench/results/example_comment.json and its comment replaces the README's quoted example;
-tests/unit/test_example_comment.py checks that the two agree with each other, with the
-renderer and with main's committed metrics. About six minutes on 2 cores:
+`--check` only renders the kept report.json again and compares it with the README (as
+tests/unit/test_example_comment.py does, which also holds its base to main's committed
+metrics and params). The run takes about six minutes on 2 cores:
 
     python bench/example_comment.py
+    python bench/example_comment.py --check
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -43,38 +46,50 @@ def replace_example(readme: str, comment: str) -> str:
     return readme.replace(readme_example(readme), quoted(comment), 1)
 
 
-def sh(folder: Path, *command: str) -> None:
+BIN = ROOT / ".venv" / "bin"
+ENV = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+
+
+def sh(folder: Path, *command: str, ok: tuple[int, ...] = (0,)) -> None:
     print("$", " ".join(command), flush=True)
-    subprocess.run(command, cwd=folder, check=True)
+    if subprocess.run(command, cwd=folder, env=ENV).returncode not in ok:
+        sys.exit(f"failed: {' '.join(command)}")
 
 
 def played_report(clone: Path) -> dict:
     """`make demo` on main, then the fewer-epochs branch's report against main."""
-    bin_dir = ROOT / ".venv" / "bin"
     sh(ROOT.parent, "git", "clone", "--quiet", str(ROOT), str(clone))
     (clone / ".venv").symlink_to(ROOT / ".venv")
-    sh(clone, str(bin_dir / "dvc"), "cache", "dir", "--local", str(ROOT / ".dvc" / "cache"))
+    sh(clone, "dvc", "cache", "dir", "--local", str(ROOT / ".dvc" / "cache"))
     sh(clone, "make", "-o", ".venv/.installed", "demo")  # the venv is this checkout's
     sh(clone, "git", "checkout", "--quiet", "-b", "fewer-epochs")
     params = yaml.safe_load((clone / "params.yaml").read_text(encoding="utf-8"))
     params["train"]["epochs"] -= 1
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
     sh(clone, "git", "commit", "--quiet", "-am", f"train.epochs: {params['train']['epochs']}")
-    sh(clone, str(bin_dir / "dvc"), "repro")
+    sh(clone, "dvc", "repro")
     out = clone / "comment"
-    done = subprocess.run(
-        [str(bin_dir / "angler"), "report", "--base", "main", "--out", str(out)], cwd=clone
-    )
-    if done.returncode not in (0, 1):  # 1: a reject verdict, still a comment
-        sys.exit(done.returncode)
+    sh(clone, "angler", "report", "--base", "main", "--out", str(out), ok=(0, 1))  # 1: reject
     return json.loads((out / "report.json").read_text(encoding="utf-8"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.parse_args()
+    parser.add_argument(
+        "--check", action="store_true", help="compare the README with the kept report.json only"
+    )
+    args = parser.parse_args()
     from angler.review.markdown import render_comment
 
+    if args.check:
+        kept = json.loads(RESULT.read_text(encoding="utf-8"))
+        if readme_example(README.read_text(encoding="utf-8")) != quoted(render_comment(kept)):
+            sys.exit(
+                f"README.md's example comment is not {RESULT.relative_to(ROOT)} rendered: "
+                "run python bench/example_comment.py"
+            )
+        print("README.md's example comment is current")
+        return
     with tempfile.TemporaryDirectory() as scratch:
         report = played_report(Path(scratch) / "angler")
     RESULT.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")

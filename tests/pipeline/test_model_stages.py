@@ -1,6 +1,11 @@
 """train -> evaluate -> export on demo data: outputs, metrics, plots and the MLflow run."""
 
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import mlflow
@@ -98,3 +103,23 @@ def test_the_run_is_in_mlflow_and_the_model_registered(demo_run, mlflow_store):
     keras_model = keras.saving.load_model(demo_run / "models" / "keras" / "angler.keras")
     expected = keras_model.predict(np.array(urls, dtype=object), verbose=0).reshape(-1)
     np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)  # the registry's copy
+
+
+def test_a_model_command_prints_only_its_own_lines(demo_run, tmp_path):
+    """Issue 29: TensorFlow's C++ start-up lines (which ignore TF_CPP_MIN_LOG_LEVEL) and its
+    logger's notices stay out of a command's output; --verbose lets them through."""
+    angler = str(Path(sys.executable).with_name("angler"))
+    replay = ["replay", "--month", "2024-05", "--out", str(tmp_path / "traffic.parquet")]
+    replay += ["--features", str(demo_run / "data" / "features")]
+    replay += ["--model", str(demo_run / "models" / "angler")]
+    replay += ["--params", str(demo_run / "params.yaml")]
+    env = {k: v for k, v in os.environ.items() if k != "ANGLER_VERBOSE"}
+    quiet = subprocess.run([angler, *replay], env=env, capture_output=True, text=True)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    assert re.fullmatch(r"wrote [\d,]+ URLs of 2024-05 to \S+traffic\.parquet\n", quiet.stdout)
+    verbose = subprocess.run(
+        [angler, "--verbose", *replay], env=env, capture_output=True, text=True
+    )
+    assert verbose.returncode == 0, verbose.stderr
+    assert "oneDNN" in verbose.stderr
