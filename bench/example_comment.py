@@ -1,12 +1,12 @@
 """Regenerate the README's example PR comment from a real run, as a reviewer would see it.
 
-A clone of this checkout's HEAD (its own MLflow store, this checkout's DVC cache) runs
+A clone of this checkout's HEAD (its own DVC cache and MLflow store, as a newcomer's) runs
 `make demo`, then a branch `fewer-epochs` sets `train.epochs` to one fewer and runs
 `dvc repro` and `angler report --base main`. Its report.json is kept in
 bench/results/example_comment.json and its comment replaces the README's quoted example;
 `--check` only renders the kept report.json again and compares it with the README (as
 tests/unit/test_example_comment.py does, which also holds its base to main's committed
-metrics and params). The run takes about six minutes on 2 cores:
+metrics and params). The run takes about eight minutes on 2 cores:
 
     python bench/example_comment.py
     python bench/example_comment.py --check
@@ -60,7 +60,6 @@ def played_report(clone: Path) -> dict:
     """`make demo` on main, then the fewer-epochs branch's report against main."""
     sh(ROOT.parent, "git", "clone", "--quiet", str(ROOT), str(clone))
     (clone / ".venv").symlink_to(ROOT / ".venv")
-    sh(clone, "dvc", "cache", "dir", "--local", str(ROOT / ".dvc" / "cache"))
     sh(clone, "make", "-o", ".venv/.installed", "demo")  # the venv is this checkout's
     sh(clone, "git", "checkout", "--quiet", "-b", "fewer-epochs")
     params = yaml.safe_load((clone / "params.yaml").read_text(encoding="utf-8"))
