@@ -6,7 +6,8 @@ settings apply, so TF_CPP_MIN_LOG_LEVEL does not reach them (tensorflow/tensorfl
 `drop_library_noise` puts a filter between the process and its stderr that drops exactly
 those lines and passes every other byte; Python's own loggers of TensorFlow and MLflow are
 set to show only errors and warnings that say something. `--verbose` (or ANGLER_VERBOSE=1)
-keeps them all.
+keeps them all, and writes straight to stderr: where a process dies at once (a C++ abort),
+the last lines it wrote can still be in the filter and are lost.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import sys
 import threading
 
 VERBOSE = "ANGLER_VERBOSE"
-# absl's notice, and TensorFlow's C++ lines from the files that only announce the CPU's
-# features: `I0000 00:00:1796560039.083698   19491 port.cc:153] oneDNN custom ...`
-C_NOISE = re.compile(
+# absl's notice; TensorFlow's C++ lines from the files that only announce the CPU's
+# features (`I0000 00:00:1796560039.083698   19491 port.cc:153] oneDNN custom ...`);
+# MLflow's registry lines, printed past its loggers (the stage logs the version itself).
+NOISE = re.compile(
     rb"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     rb"|[IWE]\d{4} [\d:.]+ +\d+ (port|util|cpu_feature_guard)\.cc:\d+\] .*"
+    rb"|Successfully registered model '[\w.-]+'\.|Created version '\d+' of model '[\w.-]+'\."
 )
 
 
@@ -43,14 +46,15 @@ def verbose() -> bool:
 
 
 def drop_library_noise(tensorflow: bool) -> None:
-    """Unless verbose: TensorFlow's Python logger at ERROR (it announces every saved asset
-    and renamed input), MLflow's pip-version notice (the venv has no pip, by design)
-    dropped, and for a command that loads TensorFlow its C++ lines filtered out of stderr
-    (not for the others: a Spark JVM would write through the filter)."""
+    """Unless verbose: TensorFlow's Python loggers at ERROR, MLflow's pip-version notice
+    (the venv has no pip, by design) dropped, and for a command that loads TensorFlow the
+    NOISE lines filtered out of stderr (not for the others: a Spark JVM would write
+    through the filter)."""
     if verbose():
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the C++ lines that honour it
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    for library in ("tensorflow", "absl"):  # every saved asset, every renamed input
+        logging.getLogger(library).setLevel(logging.ERROR)
     logging.getLogger("mlflow.utils.environment").addFilter(
         _Unless("Failed to resolve installed pip version")
     )
@@ -70,7 +74,7 @@ def _filter_stderr() -> None:
         out = os.fdopen(original, "wb", closefd=False)
         with os.fdopen(read, "rb") as pipe:
             for line in pipe:
-                if C_NOISE.fullmatch(line.rstrip(b"\n")):
+                if NOISE.fullmatch(line.rstrip(b"\n")):
                     continue
                 try:
                     out.write(line)

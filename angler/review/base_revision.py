@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -11,6 +12,8 @@ import sys
 from pathlib import Path
 
 from angler.errors import AnglerError
+
+log = logging.getLogger(__name__)
 
 
 class BaseUnavailable(AnglerError):
@@ -49,12 +52,13 @@ def dvc_json(root: Path, *args: str) -> dict:
 
 def fetch_output(root: Path, rev: str, path: str, dest: Path) -> Path:
     """Copy a DVC-tracked output as it was at `rev` into `dest`, from the local cache or
-    the DVC remote."""
+    the DVC remote; on failure nothing of it is left in `dest`."""
     from dvc.api import DVCFileSystem
 
     try:
         DVCFileSystem(str(root), rev=rev).get(path, str(dest), recursive=True)
     except Exception as err:  # DVC raises many kinds (missing cache, remote, auth)
+        shutil.rmtree(dest, ignore_errors=True)  # the files it got before the missing one
         raise BaseUnavailable(
             f"{path} at {rev[:12]} is not in the DVC cache or remote: {err}"
         ) from None
@@ -74,7 +78,7 @@ def reproduce_output(root: Path, rev: str, path: str, dest: Path) -> Path:
         _run(scratch, _dvc(), "cache", "dir", "--local", cache)
         env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{dest.parent / 'mlflow.db'}"}
         stage = _producing_stage(scratch, path)
-        _run(scratch, _dvc(), "repro", stage, env=env)
+        _run_showing(scratch, _dvc(), "repro", stage, env=env)
         shutil.copytree(scratch / path, dest)
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(scratch)], cwd=root)
@@ -100,4 +104,19 @@ def _run(cwd: Path, *command: str, env: dict | None = None) -> None:
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         last = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()[-1]
+        raise BaseUnavailable(f"`{' '.join(command[:3])}` failed in {cwd}: {last}")
+
+
+def _run_showing(cwd: Path, *command: str, env: dict | None = None) -> None:
+    """_run, with each line of the command's output logged as it comes: a rebuild can
+    take minutes, and its stages' own lines are its progress."""
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    last = "no output"
+    for line in process.stdout:
+        if line.strip():
+            last = line.strip()
+            log.info("base revision: %s", last)
+    if process.wait() != 0:
         raise BaseUnavailable(f"`{' '.join(command[:3])}` failed in {cwd}: {last}")

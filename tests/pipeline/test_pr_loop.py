@@ -7,6 +7,8 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -301,9 +303,9 @@ def test_a_nan_rule_is_one_line_and_a_reject(repo):
     assert "params.yaml is invalid: promote.min_roc_auc: must be a finite number" in pr["text"]
 
 
-def run_report(repo: Path, base: str, out: str, *options: str) -> dict:
+def run_report(repo: Path, base: str, out: str, *options: str) -> tuple[dict, str]:
     """`angler report --base BASE` on the checkout as it stands, which must hold (exit 0),
-    without served traffic; its report.json."""
+    without served traffic: its report.json, and what it logged."""
     result = subprocess.run(
         [str(Path(sys.executable).with_name("angler")), "report", "--base", base]
         + ["--traffic", "", "--out", out, *options],
@@ -313,15 +315,13 @@ def run_report(repo: Path, base: str, out: str, *options: str) -> dict:
         text=True,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return json.loads((repo / out / "report.json").read_text())
+    return json.loads((repo / out / "report.json").read_text()), result.stderr
 
 
-def test_without_mains_model_and_no_rebuild_the_verdict_holds_and_says_how(repo):
-    """A fallback of angler/review/report.py through `angler report`: main's exported model
-    is in neither the DVC cache (its weights are set aside here) nor the remote, and
-    --no-rebuild-base forbids rebuilding it. The PR is epochs_pr's change, so its stages come
-    back from DVC's run cache when that one ran first."""
-    play_pr(repo, "no-base-model", **{"train.epochs": 2})
+@contextmanager
+def mains_weights_away(repo: Path) -> Iterator[None]:
+    """main's exported model out of the DVC cache: its weights, which no other model has,
+    set aside (a run that rebuilds them puts them back)."""
     stages = yaml.safe_load(git(repo, "show", "main:dvc.lock"))["stages"]
     (model,) = [out for out in stages["export"]["outs"] if out["path"] == "models/angler"]
     objects = repo / ".dvc" / "cache" / "files" / "md5"
@@ -329,17 +329,46 @@ def test_without_mains_model_and_no_rebuild_the_verdict_holds_and_says_how(repo)
     (weights,) = [
         f["md5"] for f in listing if f["relpath"].endswith("variables.data-00000-of-00001")
     ]
-    entry = objects / weights[:2] / weights[2:]  # main's weights, which no other model has
+    entry = objects / weights[:2] / weights[2:]
     away = entry.with_name(entry.name + ".away")
     entry.rename(away)
     try:
-        verdict = run_report(repo, "main", "comment-no-base", "--no-rebuild-base")["verdict"]
+        yield
     finally:
-        away.rename(entry)
+        if entry.exists():
+            away.unlink()
+        else:
+            away.rename(entry)
+
+
+def test_without_mains_model_and_no_rebuild_the_verdict_holds_and_says_how(repo):
+    """A fallback of angler/review/report.py through `angler report`: main's exported model
+    is in neither the DVC cache nor the remote, and --no-rebuild-base forbids rebuilding
+    it. The PR is epochs_pr's change, so its stages come back from DVC's run cache when that
+    one ran first."""
+    play_pr(repo, "no-base-model", **{"train.epochs": 2})
+    with mains_weights_away(repo):
+        report, _ = run_report(repo, "main", "comment-no-base", "--no-rebuild-base")
+    verdict = report["verdict"]
     assert verdict["decision"] == "hold" and verdict["comparisons"] == {}
     (reason,) = verdict["reasons"]
     assert reason.startswith("cannot compare with the champion: models/angler at ")
     assert reason.endswith("`angler report --base main` without --no-rebuild-base reproduces it")
+
+
+def test_without_mains_model_the_report_rebuilds_it_and_shows_progress(repo):
+    """The other fallback: main's model is rebuilt in a scratch worktree (`dvc repro
+    export` there) and compared with, and the rebuild's stage lines are logged as it goes."""
+    play_pr(repo, "rebuilt-base-model", **{"train.epochs": 2})
+    with mains_weights_away(repo):
+        report, logged = run_report(repo, "main", "comment-rebuilt")
+    assert "reproducing the base revision's model instead" in logged
+    assert "angler report: base revision: Running stage 'export':" in logged
+    assert "angler report: base revision: " in logged.split("Running stage 'export':")[1]
+    assert len(git(repo, "worktree", "list").splitlines()) == 1  # the scratch one is gone
+    verdict = report["verdict"]
+    assert verdict["decision"] == "hold", verdict
+    assert set(verdict["comparisons"]) == {"roc_auc", "tpr_at_fpr_1pct", "worst_benign_fpr"}
 
 
 def test_a_data_change_is_judged_with_a_caveat_on_the_test_urls(repo):
@@ -379,7 +408,7 @@ def test_a_champion_without_a_threshold_is_compared_on_what_both_have(repo):
     with (repo / "README.md").open("a") as readme:
         readme.write("\nA line.\n")
     git(repo, "commit", "-qam", "a README line")
-    report = run_report(repo, "old-champion", "comment-no-threshold")
+    report, _ = run_report(repo, "old-champion", "comment-no-threshold")
     verdict = report["verdict"]
     assert verdict["decision"] == "hold", verdict
     assert set(verdict["comparisons"]) == {"roc_auc", "tpr_at_fpr_1pct"}

@@ -16,6 +16,7 @@ LAYERS = {
     "reports": 0,
     "summary": 0,
     "orchestration": 0,
+    "quiet": 0,
     "data": 1,
     "model": 2,  # the model reads the data schema (the www rule, the shard columns)
     "review": 3,
