@@ -30,17 +30,6 @@ NOISE = re.compile(
 )
 
 
-class _Unless(logging.Filter):
-    """Drops the records whose message starts with one of `prefixes`."""
-
-    def __init__(self, *prefixes: str) -> None:
-        super().__init__()
-        self.prefixes = prefixes
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(self.prefixes)
-
-
 def verbose() -> bool:
     return os.environ.get(VERBOSE, "") not in ("", "0")
 
@@ -56,7 +45,7 @@ def drop_library_noise(tensorflow: bool) -> None:
     for library in ("tensorflow", "absl"):  # every saved asset, every renamed input
         logging.getLogger(library).setLevel(logging.ERROR)
     logging.getLogger("mlflow.utils.environment").addFilter(
-        _Unless("Failed to resolve installed pip version")
+        lambda record: not str(record.msg).startswith("Failed to resolve installed pip version")
     )
     if tensorflow:
         _filter_stderr()
