@@ -133,6 +133,11 @@ class AirflowApi:
             for log in sorted(logs.glob(f"task_id={task_id}/*.log"))
         )
 
+    def task_events(self, dag_id: str, run_id: str, task_id: str) -> list[str]:
+        """The lines a task printed or logged, from its log files' JSON records."""
+        lines = self.task_log(dag_id, run_id, task_id).splitlines()
+        return [json.loads(line).get("event", "") for line in lines if line.startswith("{")]
+
 
 @contextmanager
 def airflow_running(env: Mapping[str, str], queues: tuple[str, ...] = ()) -> Iterator[AirflowApi]:

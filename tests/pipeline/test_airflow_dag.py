@@ -81,10 +81,12 @@ def test_dag_runs_the_dvc_graph_between_the_pinned_commit_and_the_pull_request(a
 
 def test_monitor_dag_runs_the_monitor_stage_and_starts_retraining_on_drift(airflow_home):
     dag = load_dag("angler_monitor")
-    chain = ["collect_traffic", "monitor", "drift_detected", "retrain"]
+    chain = ["pin_commit", "collect_traffic", "monitor", "drift_detected", "retrain"]
     for before, after in zip(chain, chain[1:], strict=False):
         assert dag.get_task(after).upstream_task_ids == {before}
-    assert dag.get_task("monitor").bash_command == stage_script("monitor")
+    monitor = dag.get_task("monitor")
+    assert monitor.bash_command == stage_script("monitor")
+    assert "pin_commit" in monitor.cwd and "pin_commit" in monitor.env["ANGLER_COMMIT"]
     assert dag.get_task("retrain").trigger_dag_id == load_dag().dag_id
 
 

@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.engines]
 
 BIN = Path(sys.executable).parent
 RETRAIN = "angler_retrain"
+MONITOR = "angler_monitor"
 
 
 def with_origin(repo: Path) -> Path:
@@ -123,22 +124,30 @@ def test_local_executor_runs_the_spark_stages_on_the_cluster_then_the_monitor_fi
         for day in (today, today + timedelta(days=1)):
             (tmp_path / "logs" / f"{day}").mkdir(parents=True)
             (tmp_path / "logs" / f"{day}" / "served.csv").write_text(served)
-        api.wait_for_dag("angler_monitor")
-        monitor_id = api.trigger("angler_monitor")
-        monitor = api.wait_for_run("angler_monitor", monitor_id, timeout=300)
-        states = {
-            t: ti["state"] for t, ti in api.task_instances("angler_monitor", monitor_id).items()
-        }
+        merged = checkout_state(repo)
+        api.wait_for_dag(MONITOR)
+        monitor_id = api.trigger(MONITOR)
+        monitor = api.wait_for_run(MONITOR, monitor_id, timeout=300)
+        states = {t: ti["state"] for t, ti in api.task_instances(MONITOR, monitor_id).items()}
         assert states == dict.fromkeys(
-            ["collect_traffic", "monitor", "drift_detected", "retrain"], "success"
-        ), api.failure_logs("angler_monitor", monitor_id)
-        assert (repo / "traffic" / "served.csv").read_text() == served  # collect_traffic
-        drift = json.loads((repo / "reports" / "drift.json").read_text())
+            ["pin_commit", "collect_traffic", "monitor", "drift_detected", "retrain"], "success"
+        ), api.failure_logs(MONITOR, monitor_id)
+        assert api.xcom(MONITOR, monitor_id, "collect_traffic", "return_value") == ["served.csv"]
+        (drift,) = [
+            json.loads(event.removeprefix("reports/drift.json: "))
+            for event in api.task_events(MONITOR, monitor_id, "drift_detected")
+            if event.startswith("reports/drift.json: ")
+        ]
         assert drift["drift"] is True and drift["tld"]["unseen_share"] == 1.0
+        assert drift["traffic_files"] == ["served.csv"] and drift["rows_out"] == len(urls)
+        assert api.xcom(MONITOR, monitor_id, "pin_commit", "commit") == pinned
+        assert not Path(api.xcom(MONITOR, monitor_id, "pin_commit", "checkout")).exists()
+        assert checkout_state(repo) == merged  # reports/ and dvc.lock untouched
+        assert not (repo / "traffic" / "served.csv").exists()
         runs = api.request("GET", f"/api/v2/dags/{RETRAIN}/dagRuns")["dag_runs"]
         (started,) = [r["conf"] for r in runs if r["conf"]]
         day = monitor["run_after"][:10]
-        assert started["reason"] == f"angler_monitor found drift in the traffic of {day}"
+        assert started["reason"] == f"{MONITOR} found drift in the traffic of {day}"
 
 
 def test_celery_workers_take_the_tasks_of_their_queues(reproduced_main, tmp_path):
