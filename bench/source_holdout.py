@@ -110,7 +110,7 @@ def main() -> None:
                 f"{row['roc_auc']:.4f} | {rate:.2%} |",
                 flush=True,
             )
-    write_result(args.out, {"benchmark": "source_holdout", "rows": rows})
+            write_result(args.out, {"benchmark": "source_holdout", "rows": rows})
 
 
 if __name__ == "__main__":

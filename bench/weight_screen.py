@@ -10,7 +10,10 @@ rest of validation. Test is never read.
 Variants: `case` keeps the path's case as the feeds wrote it, `lower` lower-cases the whole
 URL (DeepURLBench, a third of the corpus, is lower-cased); weights `none` (classes
 balanced), `source` (every source weighs the same within its class) and `site` (a site's
-URLs share at most `--site-cap` URLs' weight).
+URLs share at most `--site-cap` URLs' weight) and `noise` (label-noise pruning, confident
+learning's rule: a URL whose cross-fitted score, from a regression that did not see it, is
+beyond the mean score of the other class's URLs gets weight 0; `benign-noise`: benign URLs
+only, the side the data's README says is noisy; each source's dropped share is printed).
 
     python bench/weight_screen.py --shards data/shards --split data/split --holdout \
         --max-train-rows 300000 --out bench/results/weight_screen.json
@@ -35,13 +38,27 @@ from angler.model.training import ngram_counts, read_shards
 from angler.params import load_params
 
 CASES = ("case", "lower")
-WEIGHTS = ("none", "source", "site")
+WEIGHTS = ("none", "source", "site", "noise", "benign-noise")
 
 
-def training_weights(train: pd.DataFrame, kind: str, site_cap: int) -> np.ndarray:
+def suspected_noise(features, labels: np.ndarray, fitted_on, seed: int) -> np.ndarray:
+    """Confident learning's pruning rule on two-fold cross-fitted scores: a benign URL
+    scored above the mean score of phishing, or a phishing URL below that of benign."""
+    fold = np.random.default_rng(seed).integers(0, 2, len(labels))
+    scores = np.empty(len(labels))
+    for half in (0, 1):
+        scores[fold == half] = fitted_on(fold != half).decision_function(features[fold == half])
+    phishing_mean = scores[labels == 1].mean()
+    benign_mean = scores[labels == 0].mean()
+    return ((labels == 0) & (scores > phishing_mean)) | ((labels == 1) & (scores < benign_mean))
+
+
+def training_weights(train: pd.DataFrame, kind: str, site_cap: int, noise=None) -> np.ndarray:
     """Per-URL weights with both classes summing to the same total."""
     if kind == "none":
         weight = np.ones(len(train))
+    elif kind.endswith("noise"):
+        weight = (~noise).astype(float)
     elif kind == "source":
         weight = 1.0 / train["source"].map(train["source"].value_counts()).to_numpy(float)
     else:
@@ -77,13 +94,23 @@ def screen(case, weights, train, validation, params, args) -> dict:
     features = tfidf.transform(counts)
     scored = tfidf.transform(ngram_counts(text(validation), params.model))
     labels, train_labels = validation["label"].to_numpy(), train["label"].to_numpy()
-    weight = training_weights(train, weights, args.site_cap)
 
-    def fitted(rows):
+    def fitted(rows, weight=None):
         linear = LogisticRegression(C=params.model.tfidf_c, solver="liblinear", max_iter=2000)
+        weight = np.ones(len(train)) if weight is None else weight
         return linear.fit(features[rows], train_labels[rows], sample_weight=weight[rows])
 
-    scores = fitted(np.ones(len(train), bool)).decision_function(scored)
+    noise, dropped = None, {}
+    if weights.endswith("noise"):
+        noise = suspected_noise(features, train_labels, fitted, params.base.seed)
+        if weights == "benign-noise":
+            noise &= train_labels == 0
+        shares = train["source"][noise].value_counts() / train["source"].value_counts()
+        dropped = shares.fillna(0).round(4).sort_index().to_dict()
+        print(f"dropped as suspected noise: {dropped}", flush=True)
+    weight = training_weights(train, weights, args.site_cap, noise)
+
+    scores = fitted(np.ones(len(train), bool), weight).decision_function(scored)
     site_weight = domain_weights(validation["url"])
     benign = labels == 0
     threshold = operating_threshold(labels, scores, 0.01, site_weight)
@@ -95,6 +122,7 @@ def screen(case, weights, train, validation, params, args) -> dict:
         "val_roc_auc": float(roc_auc_score(labels, scores)),
         "val_tpr_at_fpr_1pct": tpr_at_fpr(labels, scores, 0.01)[0],
         "val_tpr_at_threshold": float((scores[~benign] >= threshold).mean()),
+        "dropped_as_noise": dropped,
         "by_source": {},
         "held_out": {},
     }
@@ -111,7 +139,7 @@ def screen(case, weights, train, validation, params, args) -> dict:
     if args.holdout:
         for source in sorted(set(sources[benign])):
             kept = (train["source"] != source).to_numpy()
-            held = fitted(kept).decision_function(scored)
+            held = fitted(kept, weight).decision_function(scored)
             row["held_out"][source] = held_out_row(source, held, validation, site_weight)
     row["seconds"] = round(time.perf_counter() - start, 1)
     return row

@@ -2,9 +2,11 @@
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from angler.cli import STAGES
@@ -131,6 +133,45 @@ def test_source_holdout_leaves_each_source_out_tiny(demo_run, tmp_path):
     assert crawl["label"] == 0 and 0 <= crawl["fpr_at_operating"] <= 1
     assert jpcert["label"] == 1 and 0 <= jpcert["tpr_at_operating"] <= 1
     assert all(0 <= r["roc_auc"] <= 1 and r["test_urls"] > 0 for r in rows)
+
+
+def test_weight_screen_prunes_suspected_label_noise_tiny(demo_run, tmp_path):
+    """A tenth of JPCERT's train URLs relabelled benign: the benign-side pruning finds them,
+    and hardly touches the real benign lists."""
+    shards = tmp_path / "shards"
+    shutil.copytree(demo_run / "data" / "shards", shards)
+    for part in (shards / "train").glob("*.parquet"):
+        frame = pd.read_parquet(part)
+        jpcert = frame.index[frame["source"] == "jpcert"]
+        frame.loc[jpcert[::10], "label"] = 0
+        frame.to_parquet(part)
+    out = tmp_path / "weights.json"
+    result = run_script(
+        "weight_screen.py",
+        "--shards",
+        str(shards),
+        "--split",
+        str(demo_run / "data" / "split"),
+        "--params",
+        str(demo_run / "params.yaml"),
+        "--cases",
+        "case",
+        "--weights",
+        "none",
+        "benign-noise",
+        "--holdout",
+        "--out",
+        str(out),
+    )
+    assert "| case | benign-noise | 10 |" in result.stdout
+    plain, pruned = json.loads(out.read_text())["rows"]
+    assert plain["dropped_as_noise"] == {}
+    dropped = pruned["dropped_as_noise"]
+    assert 0.02 <= dropped["jpcert"] <= 0.1  # a tenth mislabelled: a third of them and more
+    assert dropped["phishtank"] == 0  # phishing labels are left alone
+    assert dropped["demo-crawl"] < 0.01 and dropped["demo-benign"] < 0.01
+    assert {"demo-crawl", "demo-benign"} <= set(pruned["held_out"])
+    assert all(0.5 < row["val_roc_auc"] <= 1 for row in (plain, pruned))
 
 
 def test_feature_ablation_scores_each_variant_on_validation_tiny(demo_run, tmp_path):
