@@ -174,6 +174,28 @@ def test_weight_screen_prunes_suspected_label_noise_tiny(demo_run, tmp_path):
     assert all(0.5 < row["val_roc_auc"] <= 1 for row in (plain, pruned))
 
 
+def test_ensemble_mix_scores_each_combination_of_the_halves_tiny(demo_run, tmp_path):
+    out = tmp_path / "mix.json"
+    result = run_script(
+        "ensemble_mix.py",
+        "--model",
+        str(demo_run / "models" / "keras" / "angler.keras"),
+        "--shards",
+        str(demo_run / "data" / "shards"),
+        "--out",
+        str(out),
+    )
+    rows = {row["combination"]: row for row in json.loads(out.read_text())["rows"]}
+    assert "| probabilities, network 0.5 |" in result.stdout and len(rows) == 12
+    served = rows["probabilities, network 0.5"]  # what export serves: evaluate's validation AUC
+    train_report = json.loads((demo_run / "reports" / "train.json").read_text())
+    assert served["val_roc_auc"] == pytest.approx(train_report["served_val_auc"], abs=1e-4)
+    assert all(
+        row["worst_benign"]["source"] in {"demo-crawl", "demo-benign", "citizenlab"}
+        for row in rows.values()
+    )
+
+
 def test_feature_ablation_scores_each_variant_on_validation_tiny(demo_run, tmp_path):
     out = tmp_path / "ablation.json"
     result = run_script(
