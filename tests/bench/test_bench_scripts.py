@@ -176,24 +176,30 @@ def test_weight_screen_prunes_suspected_label_noise_tiny(demo_run, tmp_path):
 
 def test_ensemble_mix_scores_each_combination_of_the_halves_tiny(demo_run, tmp_path):
     out = tmp_path / "mix.json"
-    result = run_script(
-        "ensemble_mix.py",
-        "--model",
-        str(demo_run / "models" / "keras" / "angler.keras"),
-        "--shards",
-        str(demo_run / "data" / "shards"),
-        "--out",
-        str(out),
-    )
+    common = ["--shards", str(demo_run / "data" / "shards"), "--out", str(out)]
+    model = ["--model", str(demo_run / "models" / "keras" / "angler.keras")]
+    result = run_script("ensemble_mix.py", *model, *common)
     rows = {row["combination"]: row for row in json.loads(out.read_text())["rows"]}
     assert "| probabilities, network 0.5 |" in result.stdout and len(rows) == 12
     served = rows["probabilities, network 0.5"]  # what export serves: evaluate's validation AUC
     train_report = json.loads((demo_run / "reports" / "train.json").read_text())
     assert served["val_roc_auc"] == pytest.approx(train_report["served_val_auc"], abs=1e-4)
-    assert all(
-        row["worst_benign"]["source"] in {"demo-crawl", "demo-benign", "citizenlab"}
-        for row in rows.values()
+    assert all(row["held_out"] is None for row in rows.values())
+
+    params = ["--params", str(demo_run / "params.yaml")]
+    run_script("ensemble_mix.py", *params, "--holdout", "demo-crawl", *common)
+    rows = json.loads(out.read_text())["rows"]
+    assert all(row["worst_benign"]["source"] != "demo-crawl" for row in rows)
+    assert all(0 <= row["held_out"]["flagged"] <= 1 for row in rows)
+    assert all(0.5 < row["held_out"]["roc_auc"] <= 1 for row in rows)
+    refused = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / "ensemble_mix.py"), "--holdout", "jpcert"]
+        + common,
+        capture_output=True,
+        text=True,
     )
+    assert refused.returncode == 2
+    assert "--holdout jpcert: not a benign source" in refused.stderr.splitlines()[-1]
 
 
 def test_feature_ablation_scores_each_variant_on_validation_tiny(demo_run, tmp_path):
