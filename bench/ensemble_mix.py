@@ -39,10 +39,8 @@ def half_scores(model, urls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return network.ravel(), tfidf.ravel()
 
 
-def trained_without(source: str | None, shards: Path, params_path: Path, validation):
-    """params.yaml's served model trained on train without `source`; None without one."""
-    if source is None:
-        return None
+def trained_without(source: str, shards: Path, params_path: Path, validation):
+    """params.yaml's served model trained on train without `source`."""
     params = load_params(params_path)
     train = read_shards(shards, "train")
     served, _, _ = train_served_model(
@@ -83,8 +81,9 @@ def main() -> None:
     held = (validation["source"] == args.holdout).to_numpy()
     if args.holdout and (not held.any() or validation["label"][held].any()):
         parser.error(f"--holdout {args.holdout}: not a benign source of the validation split")
-    model = trained_without(args.holdout, args.shards, args.params, validation[~held])
-    if model is None:
+    if args.holdout:
+        model = trained_without(args.holdout, args.shards, args.params, validation[~held])
+    else:
         model = keras.saving.load_model(args.model, compile=False)
     network, tfidf = half_scores(model, validation["url"].to_numpy(dtype=object))
     labels = validation["label"].to_numpy()[~held]
