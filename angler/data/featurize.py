@@ -23,7 +23,7 @@ from angler.data.schema import (
     SPLITS,
     feature_spark_type,
 )
-from angler.data.spark import write_files
+from angler.data.spark import write_partitions
 
 INPUT_COLUMNS = ("subdomain", "host", "suffix", "path", "query")
 
@@ -61,6 +61,6 @@ def write_shards(split: DataFrame, out: Path, shards: int, seed: int) -> dict[st
         rows = split.where(F.col("split") == name).withColumn("_order", order)
         rows = rows.withColumn("_shard", shard).repartition(shards, "_shard")
         ordered = rows.sortWithinPartitions("_shard", "_order").select(*SHARD_COLUMNS, "_shard")
-        files = write_files(ordered, out / name, partition_by="_shard")
+        files = write_partitions(ordered, out / name, partition_by="_shard")
         counts[name] = sum(pq.read_metadata(file).num_rows for file in files)
     return counts

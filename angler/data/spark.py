@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark import SparkConf
 from pyspark.sql import DataFrame, SparkSession
@@ -55,28 +57,43 @@ def spark_session(stage: str) -> SparkSession:
 def write_table(frame: DataFrame, out: Path, order: list[str]) -> None:
     """`frame` as one Parquet file, `out/part-00000.parquet`, its rows sorted by `order` (a
     unique key). The same rows give the same bytes on any machine: Spark's own part files
-    have random names, and their number and row order follow the cluster's parallelism."""
-    write_files(frame.orderBy(*order).coalesce(1), out)
+    have random names, and their number and row order follow the cluster's parallelism.
+
+    Spark writes its parts in parallel and Arrow sorts them into the one file: a global
+    `orderBy` would compute `frame` twice (once to sample its range bounds), then sort and
+    write it in a single task."""
+    staging = _staging(out)
+    frame.write.mode("overwrite").parquet(str(staging))
+    parts = [pq.read_table(file) for file in sorted(staging.glob("part-*.parquet"))]
+    table = pa.concat_tables(parts).sort_by([(column, "ascending") for column in order])
+    _publish([table.combine_chunks()], out, staging)
 
 
-def write_files(frame: DataFrame, out: Path, partition_by: str | None = None) -> list[Path]:
-    """Write `frame` as Parquet and give its files fixed names: `part-NNNNN.parquet` in the
-    order of the partition values (`partition_by`, one file each) or of Spark's tasks."""
+def write_partitions(frame: DataFrame, out: Path, partition_by: str) -> list[Path]:
+    """Write `frame` as Parquet, a file per value of the integer column `partition_by` (which
+    the files do not hold), named `part-NNNNN.parquet` in the order of the values."""
+    staging = _staging(out)
+    frame.write.mode("overwrite").partitionBy(partition_by).parquet(str(staging))
+    folders = sorted(staging.glob(f"{partition_by}=*"), key=lambda p: int(p.name.split("=")[1]))
+    files = [file for folder in folders for file in sorted(folder.glob("part-*.parquet"))]
+    return _publish((pq.read_table(file) for file in files), out, staging)
+
+
+def _staging(out: Path) -> Path:
     staging = out.with_name(f".{out.name}.writing")
     shutil.rmtree(staging, ignore_errors=True)
-    writer = frame.write.mode("overwrite")
-    (writer.partitionBy(partition_by) if partition_by else writer).parquet(str(staging))
-    if partition_by:
-        folders = sorted(staging.glob(f"{partition_by}=*"), key=lambda p: int(p.name.split("=")[1]))
-        files = [file for folder in folders for file in sorted(folder.glob("part-*.parquet"))]
-    else:
-        files = sorted(staging.glob("part-*.parquet"))
+    return staging
+
+
+def _publish(tables: Iterable[pa.Table], out: Path, staging: Path) -> list[Path]:
+    """Replace `out` with `tables` as `part-NNNNN.parquet`, then remove Spark's `staging`.
+    Rewritten by Arrow: parquet-mr lists each column's encodings in a hash-set order that
+    changes from one JVM to the next, so Spark's own footers differ run to run."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    written = [out / f"part-{index:05d}.parquet" for index in range(len(files))]
-    for file, target in zip(files, written, strict=True):
-        # Rewritten by Arrow: parquet-mr lists each column's encodings in a hash-set order
-        # that changes from one JVM to the next, so Spark's own footers differ run to run.
-        pq.write_table(pq.read_table(file), target, compression="zstd", coerce_timestamps="us")
+    written = []
+    for index, table in enumerate(tables):
+        written.append(out / f"part-{index:05d}.parquet")
+        pq.write_table(table, written[-1], compression="zstd", coerce_timestamps="us")
     shutil.rmtree(staging, ignore_errors=True)  # a partitioned write of no rows makes none
     return written

@@ -227,17 +227,27 @@ def _split_tail(tail: str) -> tuple[str, str, str]:
 
 
 def _domain_parts(host: str, is_ip: bool) -> tuple[str, str, str]:
+    """The site (`_site`), subdomain and public suffix of `host`, from one suffix lookup."""
     if is_ip:
         return host, "", ""
     try:
-        parts = _extractor()(host)
+        parts = _extractor()(host, include_psl_private_domains=True)
     except (UnicodeError, ValueError, IndexError):  # e.g. an undecodable xn-- label
         raise UrlError("host not understood by the public suffix lookup") from None
-    if not parts.suffix:
+    suffix = parts.registry_suffix  # the ICANN section's suffix: co.uk, not blogspot.co.uk
+    if not suffix:
         raise UrlError("host has no public suffix")
-    if not parts.domain:
+    labels = host.split(".")
+    before_suffix = len(labels) - suffix.count(".") - 2  # the index of the domain label
+    if before_suffix < 0:
         raise UrlError("host is a public suffix")
-    return _site(_without_www(host, parts.subdomain)), parts.subdomain, parts.suffix
+    subdomain = ".".join(labels[:before_suffix])
+    site_host = _without_www(host, subdomain)
+    if site_host == host or parts.subdomain:  # a www label the private lookup did not read
+        site = f"{parts.domain}.{parts.suffix}" if parts.domain else host
+    else:
+        site = _site(site_host)
+    return site, subdomain, suffix
 
 
 def _without_www(host: str, subdomain: str) -> str:

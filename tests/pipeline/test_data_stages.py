@@ -296,3 +296,26 @@ def test_a_sample_of_the_sites_keeps_every_split(spark):
     assert 0.2 < len(split) / 4000 < 0.3
     assert shares["train"] == pytest.approx(0.7, abs=0.06), shares
     assert shares["test"] == pytest.approx(0.2, abs=0.06), shares
+
+
+def test_a_table_is_one_sorted_file_of_the_same_bytes_however_spark_splits_it(spark, tmp_path):
+    """write_table sorts with Arrow after Spark's parallel write: the number and order of
+    Spark's parts must not reach the file, or dvc.lock would change with the cluster."""
+    import pyarrow.parquet as pq
+    from pyspark.sql import functions as F
+
+    from angler.data.spark import write_table
+
+    rows = spark.range(5000).select(
+        F.sha2(F.col("id").cast("string"), 256).alias("url_key"),
+        (F.col("id") % 7).cast("int").alias("label"),
+    )
+    written = {}
+    for parts in (1, 5):
+        out = tmp_path / f"parts-{parts}"
+        write_table(rows.repartition(parts), out, ["url_key"])
+        assert [file.name for file in out.iterdir()] == ["part-00000.parquet"]
+        written[parts] = (out / "part-00000.parquet").read_bytes()
+    assert written[1] == written[5]
+    keys = pq.read_table(tmp_path / "parts-5")["url_key"].to_pylist()
+    assert keys == sorted(keys) and len(keys) == 5000

@@ -121,6 +121,27 @@ def test_sites_on_shared_platforms_are_their_owners(raw, site):
 
 
 @pytest.mark.parametrize(
+    ("host", "site", "subdomain", "suffix"),
+    [
+        ("www.www.blogspot.com", "www.blogspot.com", "www.www", "com"),  # a blog named www
+        ("www.x.github.io", "x.github.io", "www.x", "io"),
+        ("a.b.kawasaki.jp", "a.b.kawasaki.jp", "", "b.kawasaki.jp"),  # the rule *.kawasaki.jp
+        ("www.city.kawasaki.jp", "city.kawasaki.jp", "www", "kawasaki.jp"),  # !city.kawasaki.jp
+        ("www.co.uk", "www.co.uk", "", "co.uk"),
+        ("www.x.y.compute.amazonaws.com", "x.y.compute.amazonaws.com", "www.x.y.compute", "com"),
+    ],
+)
+def test_one_suffix_lookup_splits_hosts_under_wildcard_exception_and_private_rules(
+    host, site, subdomain, suffix
+):
+    """The site, subdomain and public suffix all come from one lookup with the private
+    section included (its registry suffix is the ICANN one): these are the rules where a
+    lookup without it, or one of the host without its www label, could disagree."""
+    parsed = parse_url(f"http://{host}/")
+    assert (parsed.registered_domain, parsed.subdomain, parsed.suffix) == (site, subdomain, suffix)
+
+
+@pytest.mark.parametrize(
     ("raw", "reason"),
     [
         (None, "empty URL"),
