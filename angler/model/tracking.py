@@ -50,6 +50,7 @@ BOUNDED_RETRIES = {
 HOST_TAG, PID_TAG = "angler.host", "angler.pid"
 MODEL_TAG = "angler.model_sha256"  # the trained model file: how later stages find the run
 REGISTER = "ANGLER_REGISTER"
+BRANCH_VARIABLES = ("ANGLER_BRANCH", "GITHUB_HEAD_REF", "GITHUB_REF_NAME")  # first one set wins
 
 
 def configure() -> str:
@@ -82,12 +83,13 @@ def registers(uri: str) -> bool:
 
 
 def run_name() -> str | None:
-    """`<branch>@<short commit>`: the PR's head branch in GitHub Actions (the checkout
-    there is detached), else the checked-out branch; None outside git."""
+    """`<branch>@<short commit>`: the branch a retraining run will keep (`ANGLER_BRANCH`, set
+    by the Airflow DAG) or the PR's head branch in GitHub Actions (both check out a detached
+    commit), else the checked-out branch; None outside git."""
     commit = _git("rev-parse", "--short", "HEAD")
     if not commit:
         return None
-    branch = os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME")
+    branch = next((os.environ[name] for name in BRANCH_VARIABLES if os.environ.get(name)), None)
     return f"{branch or _git('branch', '--show-current') or 'detached'}@{commit}"
 
 

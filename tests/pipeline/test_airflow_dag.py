@@ -52,7 +52,10 @@ def test_dag_imports_without_errors_or_heavy_imports(airflow_home):
     assert (errors, sorted(dags), heavy) == ({}, ["angler_monitor", "angler_retrain"], [])
 
 
-PINNED = {"ANGLER_COMMIT": "{{ ti.xcom_pull(task_ids='pin_commit', key='commit') }}"}
+PINNED = {
+    "ANGLER_COMMIT": "{{ ti.xcom_pull(task_ids='pin_commit', key='commit') }}",
+    "ANGLER_BRANCH": "{{ ti.xcom_pull(task_ids='pin_commit', key='branch') }}",
+}
 # Tasks on this machine run in the run's own worktree and keep MLflow records in the repository.
 CHECKOUT = "{{ ti.xcom_pull(task_ids='pin_commit', key='checkout') }}"
 LOCAL = PINNED | {"MLFLOW_TRACKING_URI": f"sqlite:///{REPO_ROOT / 'mlflow.db'}"}

@@ -13,6 +13,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import mlflow
 import pytest
 
 from angler.orchestration import GPU_STAGES, SPARK_STAGES, stage_graph
@@ -171,3 +172,13 @@ def test_celery_workers_take_the_tasks_of_their_queues(reproduced_main, tmp_path
         assert (tasks[stage]["queue"], tasks[stage]["hostname"]) == (queue, f"{queue}-worker")
     for task in ("labels_matured", "pin_commit", "open_promotion_pr"):
         assert (tasks[task]["queue"], tasks[task]["hostname"]) == ("default", "default-worker")
+    # The MLflow runs are named after the branch the run kept, not `detached@<commit>`.
+    client = mlflow.MlflowClient(f"sqlite:///{repo / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("angler").experiment_id
+    names = [r.info.run_name for r in client.search_runs([experiment])]
+    retrained = [name for name in names if name.startswith("retrain/")]
+    assert retrained and all(
+        name.startswith(f"retrain/{run['run_after'][:10]}@")
+        and pinned.startswith(name.split("@")[1])
+        for name in retrained
+    ), names

@@ -57,7 +57,11 @@ TASK_DEFAULTS = {
     "execution_timeout": timedelta(hours=4),
 }
 CHECKOUT = "{{ ti.xcom_pull(task_ids='pin_commit', key='checkout') }}"
-COMMIT = {"ANGLER_COMMIT": "{{ ti.xcom_pull(task_ids='pin_commit', key='commit') }}"}
+# The stages' MLflow runs are named <branch>@<commit> after the branch the run will keep.
+COMMIT = {
+    "ANGLER_COMMIT": "{{ ti.xcom_pull(task_ids='pin_commit', key='commit') }}",
+    "ANGLER_BRANCH": "{{ ti.xcom_pull(task_ids='pin_commit', key='branch') }}",
+}
 # Tasks on this machine; a pod takes MLflow's address from its Secret.
 LOCAL_ENV = COMMIT | {
     "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI")
@@ -137,7 +141,7 @@ with DAG(
     )
 
     @task(task_id="pin_commit", multiple_outputs=True)
-    def pin_commit(run_id=None) -> dict[str, str]:
+    def pin_commit(run_id=None, data_interval_end=None, dag_run=None) -> dict[str, str]:
         from airflow.sdk import Variable
 
         from angler.review import retrain_pr
@@ -145,8 +149,10 @@ with DAG(
         checkout = retrain_pr.run_checkout(REPO, RUNS_DIR, run_id)
         remote = Variable.get("angler_push_remote", default=None)
         commit = retrain_pr.pin_commit(REPO, checkout, REVISION, remote)
-        print(f"this run trains {commit} in {checkout}")
-        return {"commit": commit, "checkout": str(checkout)}
+        # A run triggered with "logical_date": null has no data interval.
+        branch = f"retrain/{data_interval_end or dag_run.run_after:%Y-%m-%d}"
+        print(f"this run trains {commit} in {checkout} for the branch {branch}")
+        return {"commit": commit, "checkout": str(checkout), "branch": branch}
 
     pinned = pin_commit()
     labels_matured >> pinned
@@ -159,7 +165,7 @@ with DAG(
             pinned >> stages[name]
 
     @task(task_id="open_promotion_pr")
-    def open_promotion_pr(data_interval_end=None, dag_run=None, ti=None) -> str:
+    def open_promotion_pr(dag_run=None, ti=None) -> str:
         """Keep the retrained state on a branch, pushed to `angler_push_remote` if set, and
         open its pull request (connection `angler_github`: token as password, extra
         {"repository": "owner/name"}); otherwise the rendered body goes to the task log.
@@ -168,8 +174,7 @@ with DAG(
 
         from angler.review import retrain_pr
 
-        # A run triggered with "logical_date": null has no data interval.
-        branch = f"retrain/{data_interval_end or dag_run.run_after:%Y-%m-%d}"
+        branch = ti.xcom_pull(task_ids="pin_commit", key="branch")
         commit = ti.xcom_pull(task_ids="pin_commit", key="commit")
         checkout = Path(ti.xcom_pull(task_ids="pin_commit", key="checkout"))
         remote = Variable.get("angler_push_remote", default=None)
