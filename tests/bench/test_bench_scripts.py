@@ -202,6 +202,35 @@ def test_ensemble_mix_scores_each_combination_of_the_halves_tiny(demo_run, tmp_p
     assert "--holdout jpcert: not a benign source" in refused.stderr.splitlines()[-1]
 
 
+def test_slice_errors_break_down_what_evaluate_measured_tiny(demo_run, tmp_path):
+    """Per source, the months' URLs and rates add up to evaluate's own test numbers."""
+    out = tmp_path / "errors.json"
+    common = ["--run", str(demo_run), "--out", str(out)]
+    result = run_script("slice_errors.py", *common, "--slice", "test", "--sample", "5")
+    errors = json.loads(out.read_text())
+    test = json.loads((demo_run / "metrics" / "evaluate.json").read_text())["test"]
+    assert errors["urls"] == test["n"]
+    for source, measured in test["by_source"].items():
+        months = [row for row in errors["by_source_month"] if row["source"] == source]
+        urls = sum(row["urls"] for row in months)
+        rate = sum(row["urls"] * row["rate"] for row in months) / urls
+        expected = (
+            measured["tpr_at_operating"] if measured["label"] else measured["fpr_at_operating"]
+        )
+        assert urls == measured["n"] and rate == pytest.approx(expected, abs=1e-3), source
+        assert f"| {source} | " in result.stdout
+    forms = errors["bare_host_or_path"]["benign"]
+    assert forms["bare_host"]["urls"] + forms["with_path"]["urls"] == test["benign"]
+    assert all(row["score"] >= errors["threshold"] for row in errors["flagged_benign_sample"])
+    refused = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / "slice_errors.py"), *common, "--slice", "x"],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2
+    assert "--slice x: no URLs in" in refused.stderr.splitlines()[-1]
+
+
 def test_feature_ablation_scores_each_variant_on_validation_tiny(demo_run, tmp_path):
     out = tmp_path / "ablation.json"
     result = run_script(
