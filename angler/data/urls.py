@@ -243,7 +243,9 @@ def _domain_parts(host: str, is_ip: bool) -> tuple[str, str, str]:
         raise UrlError("host is a public suffix")
     subdomain = ".".join(labels[:before_suffix])
     site_host = _without_www(host, subdomain)
-    if site_host == host or parts.subdomain:  # a www label the private lookup did not read
+    # The lookup above read `host` with its www label: that gives `site_host`'s site too,
+    # unless the www label is the private lookup's domain (www.blogspot.com).
+    if site_host == host or parts.subdomain:
         site = f"{parts.domain}.{parts.suffix}" if parts.domain else host
     else:
         site = _site(site_host)

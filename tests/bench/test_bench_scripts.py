@@ -27,6 +27,15 @@ def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
+def refusal(name: str, *args: str) -> str:
+    """The one line a script exits 2 with on a bad argument."""
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / name), *args], capture_output=True, text=True
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    return result.stderr.splitlines()[-1]
+
+
 def test_data_stages_benchmark_runs_tiny(tmp_path):
     out = tmp_path / "data_stages.json"
     result = run_script("data_stages.py", "--tiny", "--out", str(out))
@@ -192,14 +201,9 @@ def test_ensemble_mix_scores_each_combination_of_the_halves_tiny(demo_run, tmp_p
     assert all(row["worst_benign"]["source"] != "demo-crawl" for row in rows)
     assert all(0 <= row["held_out"]["flagged"] <= 1 for row in rows)
     assert all(0.5 < row["held_out"]["roc_auc"] <= 1 for row in rows)
-    refused = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "bench" / "ensemble_mix.py"), "--holdout", "jpcert"]
-        + common,
-        capture_output=True,
-        text=True,
+    assert "--holdout jpcert: not a benign source" in refusal(
+        "ensemble_mix.py", "--holdout", "jpcert", *common
     )
-    assert refused.returncode == 2
-    assert "--holdout jpcert: not a benign source" in refused.stderr.splitlines()[-1]
 
 
 def test_slice_errors_break_down_what_evaluate_measured_tiny(demo_run, tmp_path):
@@ -222,13 +226,7 @@ def test_slice_errors_break_down_what_evaluate_measured_tiny(demo_run, tmp_path)
     forms = errors["bare_host_or_path"]["benign"]
     assert forms["bare_host"]["urls"] + forms["with_path"]["urls"] == test["benign"]
     assert all(row["score"] >= errors["threshold"] for row in errors["flagged_benign_sample"])
-    refused = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "bench" / "slice_errors.py"), *common, "--slice", "x"],
-        capture_output=True,
-        text=True,
-    )
-    assert refused.returncode == 2
-    assert "--slice x: no URLs in" in refused.stderr.splitlines()[-1]
+    assert "--slice x: no URLs in" in refusal("slice_errors.py", *common, "--slice", "x")
 
 
 def test_feature_ablation_scores_each_variant_on_validation_tiny(demo_run, tmp_path):

@@ -57,13 +57,13 @@ TASK_DEFAULTS = {
     "execution_timeout": timedelta(hours=4),
 }
 CHECKOUT = "{{ ti.xcom_pull(task_ids='pin_commit', key='checkout') }}"
-# The stages' MLflow runs are named <branch>@<commit> after the branch the run will keep.
-COMMIT = {
+# What pin_commit fixed for the stages; their MLflow runs are named <branch>@<commit>.
+PINNED = {
     "ANGLER_COMMIT": "{{ ti.xcom_pull(task_ids='pin_commit', key='commit') }}",
     "ANGLER_BRANCH": "{{ ti.xcom_pull(task_ids='pin_commit', key='branch') }}",
 }
 # Tasks on this machine; a pod takes MLflow's address from its Secret.
-LOCAL_ENV = COMMIT | {
+LOCAL_ENV = PINNED | {
     "MLFLOW_TRACKING_URI": os.environ.get("MLFLOW_TRACKING_URI")
     or f"sqlite:///{REPO / 'mlflow.db'}"
 }
@@ -100,7 +100,7 @@ def stage_task(stage: str):
             image=IMAGE,
             cmds=["bash", "-c"],
             arguments=[POD_CHECKOUT + stage_script(stage)],
-            env_vars=COMMIT,
+            env_vars=PINNED,
             env_from=[
                 k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="angler-pipeline"))
             ],
